@@ -1,0 +1,100 @@
+"""The pinned golang-migrate CLI: built once from the Go module proxy, then reused.
+
+The version and module checksums live in ``tools/migrate/go.mod`` and ``go.sum``; the
+binary is built with ``-tags postgres`` into the git-ignored ``.tools/bin``. ``MIGRATE_BIN``
+may name another binary, which must report the same version and include the postgres driver.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import ToolchainError
+from .paths import BIN_DIR, TOOLS_DIR
+
+MODULE = "github.com/golang-migrate/migrate/v4"
+BUILD_TIMEOUT = 600
+
+
+def pinned_version(go_mod: Path = TOOLS_DIR / "go.mod") -> str:
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULE)}\s+(v\S+)", go_mod.read_text(),
+                      re.MULTILINE)
+    if not match:
+        raise ToolchainError(f"{go_mod} does not require {MODULE}")
+    return match.group(1)
+
+
+def reported_version(binary: str) -> str:
+    """What ``migrate -version`` prints (to stderr, like all of migrate's output)."""
+    try:
+        out = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=30)
+    except OSError as exc:
+        raise ToolchainError(f"cannot run migrate at {binary}: {exc.strerror}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ToolchainError(f"{binary} -version did not answer within 30 s") from exc
+    return (out.stderr.strip() or out.stdout.strip()).splitlines()[-1] if out.returncode == 0 \
+        else f"(exit {out.returncode})"
+
+
+def check_binary(binary: str, version: str) -> str:
+    """Return ``binary`` when it is migrate ``version`` with the postgres driver."""
+    if not Path(binary).exists():
+        raise ToolchainError(f"migrate binary {binary} does not exist")
+    have = reported_version(binary)
+    if have != version:
+        raise ToolchainError(
+            f"migrate at {binary} reports version {have}; this project pins {version} "
+            f"(tools/migrate/go.mod): unset MIGRATE_BIN or rebuild with `make migrate-bin`"
+        )
+    usage = subprocess.run([binary, "-help"], capture_output=True, text=True, timeout=30)
+    drivers = re.search(r"Database drivers: (.*)", usage.stderr + usage.stdout)
+    if not drivers or "postgres" not in drivers.group(1).split(", "):
+        raise ToolchainError(f"migrate at {binary} was built without the postgres driver "
+                             f"(-tags postgres)")
+    return binary
+
+
+def build(version: str, target: Path) -> None:
+    go = shutil.which("go")
+    if go is None:
+        raise ToolchainError(
+            f"Go is not installed: it is needed once to build the pinned migrate {version} "
+            f"(install Go >= 1.24, or set MIGRATE_BIN to a migrate {version} built with "
+            f"-tags postgres)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Build beside the target, then rename: concurrent callers never see half a file.
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".migrate-")
+    os.close(fd)
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
+    try:
+        result = subprocess.run(
+            [go, "build", "-tags", "postgres", "-trimpath",
+             "-ldflags", f"-s -w -X main.Version={version}", "-o", partial,
+             f"{MODULE}/cmd/migrate"],
+            cwd=TOOLS_DIR, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+        )
+        if result.returncode != 0:
+            raise ToolchainError(f"building migrate {version} failed: "
+                                 f"{' | '.join(result.stderr.strip().splitlines()[-3:])}")
+        os.replace(partial, target)
+    except subprocess.TimeoutExpired as exc:
+        raise ToolchainError(f"building migrate {version} took over {BUILD_TIMEOUT} s") from exc
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+
+
+def ensure_migrate() -> str:
+    """Path to the pinned migrate binary, building it on first use."""
+    version = pinned_version()
+    explicit = os.environ.get("MIGRATE_BIN")
+    if explicit:
+        return check_binary(explicit, version)
+    target = BIN_DIR / f"migrate-{version}"
+    if not target.exists():
+        build(version, target)
+    return check_binary(str(target), version)

@@ -1,0 +1,122 @@
+"""PostgreSQL for the test suite, three ways behind one small interface.
+
+Every backend gives an ``admin_url`` (a maintenance database where the suite may create
+and drop its own databases) and ``stop()``:
+
+- ``embedded`` (default): a throwaway server from local binaries in a temporary folder;
+- ``url``: an existing server named by a URL; nothing is started or stopped;
+- ``docker``: a pinned ``postgres`` image through testcontainers.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from . import urls
+from .cluster import TEST_SETTINGS, Cluster, free_port, remove
+from .errors import ToolchainError
+
+#: The image the Docker backend runs; pinned, never ``latest``. Same major as Debian's.
+POSTGRES_IMAGE = "postgres:15.18-bookworm"
+BACKENDS = ("embedded", "url", "docker")
+
+
+class Server(Protocol):
+    admin_url: str
+
+    def stop(self) -> None: ...
+
+
+class EmbeddedServer:
+    """initdb + pg_ctl in a temporary folder on a free port; removed again by ``stop``."""
+
+    def __init__(self, bindir: Path | None = None, startup_timeout: float = 60):
+        self.base_dir = Path(tempfile.mkdtemp(prefix="ironarchive-pg-"))
+        try:
+            self._start(bindir, startup_timeout)
+        except BaseException:
+            remove(self.base_dir)
+            raise
+        self.admin_url = self.cluster.url()
+
+    def _start(self, bindir: Path | None, startup_timeout: float) -> None:
+        last_error = None
+        for _attempt in range(3):  # another process may take the free port first
+            self.cluster = Cluster(self.base_dir, free_port(), bindir=bindir,
+                                   settings=TEST_SETTINGS)
+            if not self.cluster.initialised:
+                self.cluster.init()
+            try:
+                self.cluster.start(startup_timeout)
+                return
+            except ToolchainError as exc:
+                last_error = exc
+                if "could not bind" not in str(exc) and "in use" not in str(exc):
+                    raise
+        raise last_error
+
+    def stop(self) -> None:
+        try:
+            self.cluster.stop()
+        finally:
+            remove(self.base_dir)
+
+
+class ExistingServer:
+    """A server someone else runs. The suite only creates and drops its own databases."""
+
+    def __init__(self, url: str):
+        self.admin_url = urls.validate(url, "TEST_DATABASE_URL")
+
+    def stop(self) -> None:
+        pass
+
+
+class DockerServer:
+    """The pinned ``postgres`` image via testcontainers; fails at once without a Docker engine."""
+
+    def __init__(self, image: str = POSTGRES_IMAGE):
+        try:
+            import docker
+            from testcontainers.community.postgres import PostgresContainer
+        except ImportError as exc:
+            raise ToolchainError(f"Docker backend needs testcontainers installed: {exc}") from exc
+        try:
+            docker.from_env(timeout=5).ping()
+        except Exception as exc:  # the docker SDK raises several unrelated types here
+            raise ToolchainError(
+                f"Docker was asked for (POSTGRES_BACKEND=docker) but no Docker engine answers: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from exc
+        self.container = PostgresContainer(image, username="postgres", password="postgres",
+                                           dbname="postgres", driver=None)
+        self.container.start()
+        self.admin_url = docker_url(self.container.get_container_host_ip(),
+                                    self.container.get_exposed_port(5432))
+
+    def stop(self) -> None:
+        self.container.stop()
+
+
+def docker_url(host: str, port: int | str) -> str:
+    return f"postgresql://postgres:postgres@{host}:{port}/postgres?sslmode=disable"
+
+
+def start_server(backend: str | None = None, url: str | None = None) -> Server:
+    """Start (or attach to) the server the settings ask for.
+
+    ``backend`` defaults to ``POSTGRES_BACKEND``, else ``url`` when ``TEST_DATABASE_URL``
+    is set, else ``embedded``.
+    """
+    url = url or os.environ.get("TEST_DATABASE_URL")
+    backend = backend or os.environ.get("POSTGRES_BACKEND") or ("url" if url else "embedded")
+    if backend == "embedded":
+        return EmbeddedServer()
+    if backend == "url":
+        if not url:
+            raise ToolchainError("POSTGRES_BACKEND=url needs TEST_DATABASE_URL")
+        return ExistingServer(url)
+    if backend == "docker":
+        return DockerServer()
+    raise ToolchainError(f"POSTGRES_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")

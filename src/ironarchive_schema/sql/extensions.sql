@@ -1,0 +1,9 @@
+-- Installed extensions, except plpgsql which every database has.
+SELECT
+    e.extname AS name,
+    e.extversion AS version,
+    n.nspname AS schema
+FROM pg_catalog.pg_extension AS e
+INNER JOIN pg_catalog.pg_namespace AS n ON e.extnamespace = n.oid
+WHERE e.extname <> 'plpgsql'
+ORDER BY e.extname;

@@ -1,0 +1,189 @@
+"""The suite's PostgreSQL fixtures: a thin layer over the ``ironarchive_schema`` library.
+
+One server per run, started by the controlling process (the xdist controller, or the only
+process), which also migrates one template database with the real migrate binary. Workers
+receive both through ``workerinput`` and clone the template:
+
+- ``db``: a connection to this worker's copy, in a transaction rolled back after each test;
+- ``fresh_db_url``: a database of its own, copied from the template (~11 ms), for tests
+  that must commit;
+- ``empty_db_url``: an empty database, for migration lifecycle tests;
+- ``catalog``: one catalog snapshot of the migrated schema per worker.
+
+Settings (command-line flag, else environment variable):
+``--postgres`` / ``POSTGRES_BACKEND`` (embedded, url, docker, none),
+``--database-url`` / ``TEST_DATABASE_URL``, ``--migrations-dir`` / ``MIGRATIONS_DIR``.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from ironarchive_schema import catalog, databases
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.migrate import Migrate, MigrateError
+from ironarchive_schema.migratebin import ensure_migrate
+from ironarchive_schema.paths import migrations_dir
+from ironarchive_schema.servers import BACKENDS, start_server
+
+STATE = "ironarchive"
+STATE_KEY = pytest.StashKey[dict]()
+SERVER_KEY = pytest.StashKey[object]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("ironarchive", "IronArchive schema suite")
+    group.addoption("--postgres", choices=[*BACKENDS, "none"],
+                    default=os.environ.get("POSTGRES_BACKEND"),
+                    help="where PostgreSQL comes from (default: url when TEST_DATABASE_URL "
+                         "is set, else embedded; none for tests that need no server)")
+    group.addoption("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
+                    help="existing server for --postgres=url; the suite only creates and "
+                         "drops its own databases there")
+    group.addoption("--migrations-dir", default=os.environ.get("MIGRATIONS_DIR"),
+                    help="migrations folder to test (default ./migrations)")
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    if config.getoption("migrations_dir"):
+        os.environ["MIGRATIONS_DIR"] = str(Path(config.getoption("migrations_dir")).resolve())
+    if _is_worker(config):
+        config.stash[STATE_KEY] = config.workerinput[STATE]
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt  # so SIGTERM, like Ctrl-C, still stops and removes the server
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    """Controller only: start the server, build migrate, migrate the template once."""
+    config = session.config
+    if _is_worker(config):
+        return
+    state = {"admin_url": None, "template": None, "template_error": None, "error": None}
+    config.stash[STATE_KEY] = state
+    if config.getoption("postgres") == "none":
+        state["error"] = "this run has no PostgreSQL server (--postgres=none)"
+        return
+    try:
+        os.environ["MIGRATE_BIN"] = ensure_migrate()
+        server = start_server(config.getoption("postgres"), config.getoption("database_url"))
+    except ToolchainError as exc:
+        pytest.exit(f"error: {exc}", returncode=3)
+    config.stash[SERVER_KEY] = server
+    signal.signal(signal.SIGTERM, _interrupt)
+    state["admin_url"] = server.admin_url
+    state["template"], state["template_error"] = _build_template(server.admin_url)
+
+
+def _build_template(admin_url: str) -> tuple[str | None, str | None]:
+    """Migrate a new database to the newest version; ``(name, None)`` or ``(None, error)``."""
+    name = databases.unique_name("template")
+    url = databases.create_database(admin_url, name)
+    try:
+        Migrate(url).up()
+    except MigrateError as exc:
+        databases.drop_database(admin_url, name)
+        return None, f"{exc}\n{exc.output}"
+    databases.mark_template(admin_url, name)
+    return name, None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: hand the server and template to each worker."""
+    node.workerinput[STATE] = node.config.stash[STATE_KEY]
+
+
+def pytest_unconfigure(config):
+    server = config.stash.get(SERVER_KEY, None)
+    if _is_worker(config) or server is None:
+        return
+    state = config.stash[STATE_KEY]
+    try:
+        if state["template"]:
+            databases.drop_database(state["admin_url"], state["template"])
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_state(pytestconfig) -> dict:
+    state = pytestconfig.stash[STATE_KEY]
+    if state["error"]:
+        pytest.fail(state["error"], pytrace=False)
+    return state
+
+
+@pytest.fixture(scope="session")
+def admin_url(server_state) -> str:
+    """Maintenance database of the test server: create and drop databases from here."""
+    return server_state["admin_url"]
+
+
+@pytest.fixture(scope="session")
+def template_name(server_state) -> str:
+    if server_state["template_error"]:
+        pytest.fail(f"the migrations in {migrations_dir()} do not apply:\n"
+                    f"{server_state['template_error']}", pytrace=False)
+    return server_state["template"]
+
+
+@pytest.fixture(scope="session")
+def migrate_on():
+    """``migrate_on(url)``: the real migrate bound to ``url`` and the migrations under test."""
+    return lambda url: Migrate(url, migrations_dir())
+
+
+def _own_database(admin_url: str, purpose: str, template: str = "template0"):
+    name = databases.unique_name(purpose)
+    url = databases.create_database(admin_url, name, template=template)
+    try:
+        yield url
+    finally:
+        databases.drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def worker_db_url(admin_url, template_name):
+    """This worker's copy of the migrated template, shared by its ``db`` tests."""
+    yield from _own_database(admin_url, "worker", template_name)
+
+
+@pytest.fixture(scope="session")
+def worker_conn(worker_db_url):
+    with databases.connect(worker_db_url) as conn:
+        yield conn
+
+
+@pytest.fixture
+def db(worker_conn):
+    """A connection inside a transaction that is rolled back after the test. Never commit."""
+    yield worker_conn
+    worker_conn.rollback()
+
+
+@pytest.fixture
+def fresh_db_url(admin_url, template_name):
+    """A migrated database of the test's own, for tests that commit or run migrate."""
+    yield from _own_database(admin_url, "fresh", template_name)
+
+
+@pytest.fixture
+def empty_db_url(admin_url):
+    """An empty database (copy of template0), for migration lifecycle tests."""
+    yield from _own_database(admin_url, "empty")
+
+
+@pytest.fixture(scope="session")
+def catalog_snapshot(worker_db_url) -> dict:
+    """One catalog snapshot of the schema at the newest migration, per worker."""
+    with databases.connect(worker_db_url) as conn:
+        return catalog.snapshot(conn)

@@ -1,0 +1,104 @@
+"""The three PostgreSQL backends and the development database."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ironarchive_schema import databases
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.migrate import Migrate
+from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.servers import POSTGRES_IMAGE, DockerServer, EmbeddedServer, docker_url
+
+
+def _uid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for process {pid}")
+
+
+def test_embedded_server_runs_unprivileged_and_is_removed_on_stop():
+    server = EmbeddedServer()
+    try:
+        with databases.connect(server.admin_url) as conn:
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            fsync = conn.execute("SHOW fsync").fetchone()[0]
+        assert _uid_of(pid) != 0, "PostgreSQL refuses root: the server must not run as root"
+        assert fsync == "off"
+        assert server.base_dir.exists()
+    finally:
+        server.stop()
+    assert not server.base_dir.exists()
+
+
+def test_docker_without_engine_fails_at_once_with_one_line(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(ToolchainError) as caught:
+        DockerServer()
+    message = str(caught.value)
+    assert message.startswith("Docker was asked for (POSTGRES_BACKEND=docker) but no Docker "
+                              "engine answers")
+    assert "\n" not in message
+
+
+def test_docker_image_is_pinned():
+    image, _, tag = POSTGRES_IMAGE.partition(":")
+    assert image == "postgres" and tag and tag != "latest" and tag[0].isdigit()
+
+
+def test_docker_url_and_migrate_command():
+    url = docker_url("localhost", 49153)
+    assert url == "postgresql://postgres:postgres@localhost:49153/postgres?sslmode=disable"
+    migrate = Migrate.in_docker(url, REPO_ROOT / "migrations")
+    argv = migrate.argv("up")
+    assert argv[:5] == ["docker", "run", "--rm", "-i", "--network"]
+    assert f"{REPO_ROOT / 'migrations'}:/migrations:ro" in argv
+    assert argv[argv.index("-path") + 1] == "/migrations"
+    assert any(a.startswith("migrate/migrate:v4.") for a in argv)
+    assert argv[-1] == "up"
+
+
+def test_existing_server_by_url_creates_and_drops_only_its_own_databases(admin_url):
+    with pytest.raises(ValueError):
+        databases.drop_database(admin_url, "postgres")
+    name = databases.unique_name("mine")
+    databases.create_database(admin_url, name)
+    databases.drop_database(admin_url, name)
+    with databases.connect(admin_url) as conn:
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone() is None
+
+
+def test_development_database_starts_migrates_and_stops():
+    # Under /tmp itself: the server's unprivileged account cannot enter pytest's tmp_path.
+    tmp_path = Path(tempfile.mkdtemp(prefix="ironarchive-devdb-test-"))
+    tmp_path.chmod(0o755)
+    env = {**os.environ, "DEVDB_DIR": str(tmp_path / "devdb"), "DATABASE_URL": ""}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "ironarchive_schema", *args], env=env,
+                              capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
+
+    try:
+        up = cli("up")
+        assert up.returncode == 0, up.stderr
+        assert "local development database" in up.stderr
+        status = cli("status")
+        assert status.stdout.startswith("version: "), status.stderr
+        assert "(dirty)" not in status.stdout
+        down = cli("down", "all")
+        assert down.returncode == 0, down.stderr
+        assert cli("status").stdout.strip() == "version: no migration"
+    finally:
+        stop = cli("db", "stop")
+    try:
+        assert stop.returncode == 0 and "stopped" in stop.stderr
+        assert (tmp_path / "devdb" / "data" / "PG_VERSION").exists(), "stopping keeps the data"
+    finally:
+        shutil.rmtree(tmp_path)

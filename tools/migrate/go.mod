@@ -1,0 +1,12 @@
+// Pins the golang-migrate CLI that applies this project's migrations.
+// Build: see ironarchive_schema/migrate.py (go build -tags postgres).
+module ironarchive/tools/migrate
+
+go 1.24.0
+
+tool github.com/golang-migrate/migrate/v4/cmd/migrate
+
+require (
+	github.com/golang-migrate/migrate/v4 v4.19.1 // indirect
+	github.com/lib/pq v1.10.9 // indirect
+)
