@@ -236,7 +236,9 @@ CREATE TABLE emails (
 
 CREATE INDEX idx_emails_mailbox_id ON emails (mailbox_id);
 CREATE INDEX idx_emails_sent_at ON emails (sent_at DESC);
-CREATE INDEX idx_emails_sender ON emails (sender);
+-- Led by sender (Task 4); mailbox_id and sent_at let "a sender's e-mails in a
+-- mailbox, newest first" be read from the index without a sort.
+CREATE INDEX idx_emails_sender ON emails (sender, mailbox_id, sent_at DESC);
 CREATE INDEX idx_emails_deleted_at ON emails (deleted_at)
 WHERE deleted_at IS NULL;
 -- D6: serves "WHERE mailbox_id = $1 AND deleted_at IS NULL
@@ -343,7 +345,9 @@ CREATE TABLE jobs (
     CHECK (completed_at >= started_at)
 );
 
-CREATE INDEX idx_jobs_status ON jobs (status);
+-- Led by status (Task 4); created_at lets the worker claim the oldest QUEUED
+-- job (ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) without a sort.
+CREATE INDEX idx_jobs_status ON jobs (status, created_at);
 CREATE INDEX idx_jobs_type ON jobs (type);
 CREATE INDEX idx_jobs_tenant_id ON jobs (tenant_id);
 -- F6: without it, deleting a mailbox scans all of jobs.
@@ -389,7 +393,9 @@ CREATE TABLE audit_logs (
     REFERENCES users (id) ON DELETE SET NULL
 );
 
-CREATE INDEX idx_audit_logs_user_id ON audit_logs (user_id);
+-- Led by user_id (Task 4, and the foreign key's index); "timestamp" serves a
+-- user's audit trail in a time range, newest first, without a sort.
+CREATE INDEX idx_audit_logs_user_id ON audit_logs (user_id, "timestamp" DESC); -- noqa: RF06
 CREATE INDEX idx_audit_logs_action ON audit_logs (action);
 CREATE INDEX idx_audit_logs_timestamp ON audit_logs ("timestamp" DESC); -- noqa: RF06
 
