@@ -39,29 +39,35 @@ venv: $(INSTALLED) ## create .venv with the pinned Python packages
 postgres: $(INSTALLED) ## make sure PostgreSQL server binaries are here (installs Debian's if it can)
 	@scripts/ensure-postgres "$(PY)"
 
-.PHONY: migrate-bin
-migrate-bin: $(INSTALLED) ## build the pinned golang-migrate into .tools/bin (first use only)
+# The pinned golang-migrate, built on first use (tools/migrate/go.mod names the version).
+MIGRATE_VERSION := $(shell sed -n 's|^.*golang-migrate/migrate/v4 \(v[0-9.]*\).*$$|\1|p' tools/migrate/go.mod)
+MIGRATE_PINNED := .tools/bin/migrate-$(MIGRATE_VERSION)
+
+$(MIGRATE_PINNED): tools/migrate/go.mod tools/migrate/go.sum | $(INSTALLED)
 	@$(SCHEMA) migrate-bin
 
+.PHONY: migrate-bin
+migrate-bin: $(MIGRATE_PINNED) ## build the pinned golang-migrate into .tools/bin (first use only)
+
 .PHONY: migrate-up
-migrate-up: migrate-bin $(DEV_DB) ## apply every pending migration
+migrate-up: $(MIGRATE_PINNED) $(DEV_DB) ## apply every pending migration
 	@$(SCHEMA) up
 
 .PHONY: migrate-down
-migrate-down: migrate-bin $(DEV_DB) ## revert N migrations (default 1; N=all for all); CONFIRM=1 for a remote database
+migrate-down: $(MIGRATE_PINNED) $(DEV_DB) ## revert N migrations (default 1; N=all for all); CONFIRM=1 for a remote database
 	@CONFIRM="$(CONFIRM)" $(SCHEMA) down "$(or $(N),1)"
 
 .PHONY: migrate-status
-migrate-status: migrate-bin $(DEV_DB) ## current version, and whether it is dirty
+migrate-status: $(MIGRATE_PINNED) $(DEV_DB) ## current version, and whether it is dirty
 	@$(SCHEMA) status
 
 .PHONY: migrate-force
-migrate-force: migrate-bin $(DEV_DB) ## set VERSION=N without migrating, after fixing a dirty database
+migrate-force: $(MIGRATE_PINNED) $(DEV_DB) ## set VERSION=N without migrating, after fixing a dirty database
 	@$(if $(VERSION),,$(error VERSION is required, e.g. make migrate-force VERSION=1))
 	@$(SCHEMA) force "$(VERSION)"
 
 .PHONY: migrate-create
-migrate-create: migrate-bin ## new migration pair NAME=snake_case_name with the next six-digit version
+migrate-create: $(MIGRATE_PINNED) ## new migration pair NAME=snake_case_name with the next six-digit version
 	@$(if $(NAME),,$(error NAME is required, e.g. make migrate-create NAME=add_mailbox_quota))
 	@$(SCHEMA) create "$(NAME)"
 
@@ -74,7 +80,7 @@ db-stop: $(INSTALLED) ## stop the local development database (its data stays in 
 	@$(SCHEMA) db stop
 
 .PHONY: test-schema
-test-schema: postgres migrate-bin ## the schema suite (contract, behaviour, toolchain) on MIGRATIONS_DIR
+test-schema: postgres $(MIGRATE_PINNED) ## the schema suite (contract, behaviour, toolchain) on MIGRATIONS_DIR
 	$(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 .PHONY: lint-sql

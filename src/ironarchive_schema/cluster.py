@@ -9,11 +9,9 @@ import pwd
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-import psycopg
-
+from .databases import wait_ready
 from .errors import ToolchainError
 from .pgbinaries import find_bindir
 
@@ -123,19 +121,7 @@ class Cluster:
             raise ToolchainError(
                 f"PostgreSQL did not start on port {self.port}: {self.log_tail() or result.stderr}"
             )
-        self.wait_ready(timeout)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with psycopg.connect(self.url(), connect_timeout=5) as conn:
-                    conn.execute("SELECT 1")
-                return
-            except psycopg.OperationalError as exc:
-                if time.monotonic() > deadline:
-                    raise ToolchainError(f"PostgreSQL on port {self.port} not ready: {exc}") from exc
-                time.sleep(0.05)
+        wait_ready(self.url(), timeout)
 
     def stop(self) -> None:
         if not self.data_dir.exists():

@@ -1,11 +1,13 @@
 """Creating, cloning and dropping the suite's own databases on a server."""
 
 import secrets
+import time
 
 import psycopg
 from psycopg import sql
 
 from . import urls
+from .errors import ToolchainError
 
 #: Every database the suite creates starts with this, so it never touches anyone else's.
 PREFIX = "ironarchive_test_"
@@ -13,6 +15,21 @@ PREFIX = "ironarchive_test_"
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
     return psycopg.connect(urls.for_libpq(url), connect_timeout=10, **kwargs)
+
+
+def wait_ready(url: str, timeout: float) -> None:
+    """Poll with a query until the server answers, or raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with connect(url) as conn:
+                conn.execute("SELECT 1")
+            return
+        except psycopg.OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise ToolchainError(f"PostgreSQL at {urls.redact(url)} not ready within "
+                                     f"{timeout:.0f} s: {exc}") from exc
+            time.sleep(0.05)
 
 
 def unique_name(purpose: str) -> str:

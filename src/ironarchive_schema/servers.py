@@ -15,6 +15,7 @@ from typing import Protocol
 
 from . import urls
 from .cluster import TEST_SETTINGS, Cluster, free_port, remove
+from .databases import wait_ready
 from .errors import ToolchainError
 
 #: The image the Docker backend runs; pinned, never ``latest``. Same major as Debian's.
@@ -94,6 +95,8 @@ class DockerServer:
         self.container.start()
         self.admin_url = docker_url(self.container.get_container_host_ip(),
                                     self.container.get_exposed_port(5432))
+        # Ready when a query over TCP answers, not when a log line appears.
+        wait_ready(self.admin_url, timeout=60)
 
     def stop(self) -> None:
         self.container.stop()
