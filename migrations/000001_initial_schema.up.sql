@@ -4,13 +4,23 @@
 -- (defects F1-F9, decisions D1-D13; the decisions win where they differ).
 -- Applied by golang-migrate as ONE multi-statement Exec (one implicit
 -- transaction): no BEGIN/COMMIT here and no CREATE INDEX CONCURRENTLY.
--- Order: extensions, helper function, tables (parents first) with their
--- indexes and comments, trigger functions, triggers, initial data.
+-- Order: timeouts, extensions, helper function, tables (parents first)
+-- with their indexes and comments, trigger functions, triggers, initial data.
 -- Only trusted extensions are used, so a non-superuser database owner can
 -- run it (managed PostgreSQL services).
--- Lint: "-- noqa: RF04" marks the story's column names that are SQL keywords
--- (name, role, type, action, key, value); "-- noqa: RF06" marks the column
--- "timestamp", quoted on purpose because it is also a type name.
+-- Lint (.sqlfluff): the story's column names that are SQL keywords (name,
+-- role, type, action, key, value) and the quoted "timestamp" (quoted as
+-- PostgreSQL's quote_ident() quotes it) are allowed by name in the config.
+
+-- ---------------------------------------------------------------------------
+-- Timeouts, for this migration's transaction only
+-- ---------------------------------------------------------------------------
+
+-- A statement waiting for a lock makes every later query on that table wait
+-- behind it: after 5 s the migration fails and rolls back instead of stalling
+-- the application. SET LOCAL ends with golang-migrate's implicit transaction.
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
 
 -- ---------------------------------------------------------------------------
 -- Extensions
@@ -60,7 +70,7 @@ COMMENT ON FUNCTION is_pgp_symmetric_message(BYTEA) IS
 
 CREATE TABLE tenants (
     id UUID NOT NULL DEFAULT uuid_generate_v4(),
-    name VARCHAR(255) NOT NULL, -- noqa: RF04
+    name VARCHAR(255) NOT NULL,
     azure_tenant_id UUID NOT NULL,
     azure_app_id UUID NOT NULL,
     azure_app_secret BYTEA NOT NULL,
@@ -112,7 +122,7 @@ CREATE TABLE users (
     email VARCHAR(255) NOT NULL,
     password_hash VARCHAR(255) NOT NULL,
     display_name VARCHAR(255) NOT NULL,
-    role VARCHAR(50) NOT NULL, -- noqa: RF04
+    role VARCHAR(50) NOT NULL,
     tenant_id UUID,
     mfa_secret VARCHAR(255),
     mfa_enabled BOOLEAN NOT NULL DEFAULT FALSE,
@@ -316,7 +326,7 @@ COMMENT ON COLUMN attachments.created_at IS 'When the attachment was archived.';
 
 CREATE TABLE jobs (
     id UUID NOT NULL DEFAULT uuid_generate_v4(),
-    type VARCHAR(50) NOT NULL, -- noqa: RF04
+    type VARCHAR(50) NOT NULL,
     status VARCHAR(50) NOT NULL,
     tenant_id UUID,
     mailbox_id UUID,
@@ -384,10 +394,10 @@ COMMENT ON COLUMN jobs.created_at IS 'When the job was queued.';
 CREATE TABLE audit_logs (
     id UUID NOT NULL DEFAULT uuid_generate_v4(),
     user_id UUID,
-    action VARCHAR(100) NOT NULL, -- noqa: RF04
+    action VARCHAR(100) NOT NULL,
     ip_address INET,
     details JSONB,
-    "timestamp" TIMESTAMPTZ NOT NULL DEFAULT now(), -- noqa: RF06
+    "timestamp" TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT audit_logs_pkey PRIMARY KEY (id),
     CONSTRAINT audit_logs_user_id_fkey FOREIGN KEY (user_id)
     REFERENCES users (id) ON DELETE SET NULL
@@ -395,9 +405,9 @@ CREATE TABLE audit_logs (
 
 -- Led by user_id (Task 4, and the foreign key's index); "timestamp" serves a
 -- user's audit trail in a time range, newest first, without a sort.
-CREATE INDEX idx_audit_logs_user_id ON audit_logs (user_id, "timestamp" DESC); -- noqa: RF06
+CREATE INDEX idx_audit_logs_user_id ON audit_logs (user_id, "timestamp" DESC);
 CREATE INDEX idx_audit_logs_action ON audit_logs (action);
-CREATE INDEX idx_audit_logs_timestamp ON audit_logs ("timestamp" DESC); -- noqa: RF06
+CREATE INDEX idx_audit_logs_timestamp ON audit_logs ("timestamp" DESC);
 
 COMMENT ON TABLE audit_logs IS
 'Append-only audit trail for compliance (GDPR/DSGVO, GoBD); '
@@ -411,15 +421,15 @@ COMMENT ON COLUMN audit_logs.action IS
 'MAILBOX_ADD, USER_CREATE.';
 COMMENT ON COLUMN audit_logs.ip_address IS 'Client IP address of the request, if any.';
 COMMENT ON COLUMN audit_logs.details IS 'Action-specific details as JSON.';
-COMMENT ON COLUMN audit_logs."timestamp" IS 'When the action happened.'; -- noqa: RF06
+COMMENT ON COLUMN audit_logs."timestamp" IS 'When the action happened.';
 
 -- ---------------------------------------------------------------------------
 -- settings
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE settings (
-    key VARCHAR(255) NOT NULL, -- noqa: RF04
-    value JSONB NOT NULL, -- noqa: RF04
+    key VARCHAR(255) NOT NULL,
+    value JSONB NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT settings_pkey PRIMARY KEY (key)
 );

@@ -60,6 +60,18 @@ def snapshot(conn: psycopg.Connection, ignore_tables: tuple[str, ...] = (MIGRATE
     return result
 
 
+def settings(conn: psycopg.Connection) -> dict[str, object] | None:
+    """The ``settings`` rows, key -> JSON value; ``None`` when there is no such table.
+
+    Data, not structure, so not part of ``snapshot``: the up migration seeds these rows
+    and the contract states them.
+    """
+    with conn.cursor() as cur:
+        if cur.execute("SELECT to_regclass('public.settings')").fetchone()[0] is None:
+            return None
+        return dict(cur.execute(_query("settings_rows")).fetchall())
+
+
 def diff(want: dict, have: dict) -> list[str]:
     """Readable differences between two snapshots: ``-`` only in want, ``+`` only in have."""
     lines = []

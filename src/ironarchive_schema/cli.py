@@ -7,18 +7,23 @@ output (all on stderr) passes through unchanged.
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from . import devdb, urls
+from . import catalog, contract, databases, devdb, schemadoc, urls
 from .errors import ToolchainError
-from .migrate import Migrate
+from .lint import layout, lock
+from .lint.findings import display
+from .migrate import Migrate, MigrateError
 from .migratebin import ensure_migrate
 from .paths import REPO_ROOT, migrations_dir
 from .pgbinaries import find_bindir
+from .servers import start_server
 
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+# The title rule the lint enforces (tests/lint/), so a created migration passes it.
+NAME_PATTERN = layout.SNAKE_CASE
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -114,6 +119,79 @@ def cmd_create(args) -> int:
     return 0
 
 
+def cmd_lock(args) -> int:
+    relock = set()
+    for version in (args.relock or "").replace(",", " ").split():
+        if not version.isdigit():
+            raise ToolchainError(f"RELOCK must be migration versions like 2 or 000002, "
+                                 f"got {version!r}")
+        relock.add(int(version))
+    path = lock.lock_path()
+    added = lock.update(migrations_dir(), path, relock)
+    for name in added:
+        print(f"locked {name}")
+    if not added:
+        print(f"{display(path)}: every migration was locked already", file=sys.stderr)
+    return 0
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt  # so SIGTERM, like Ctrl-C, still removes the throwaway server
+
+
+def _migrated_catalog() -> tuple[dict, dict | None, int | None]:
+    """Migrate a throwaway database with the real migrate; its catalog, settings, version.
+
+    The server is the suite's (embedded by default; POSTGRES_BACKEND, TEST_DATABASE_URL
+    and PG_VERSION apply), and is gone again when this returns or fails.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = start_server()
+    try:
+        name = databases.unique_name("schema")
+        url = databases.create_database(server.admin_url, name)
+        try:
+            migrate = Migrate(url, migrations_dir())
+            print(f"+ {migrate.describe('up')}", file=sys.stderr)
+            try:
+                migrate.up()
+            except MigrateError as exc:
+                print(exc.output, file=sys.stderr, end="")
+                raise
+            with databases.connect(url) as conn:
+                return catalog.snapshot(conn), catalog.settings(conn), migrate.version().number
+        finally:
+            databases.drop_database(server.admin_url, name)
+    finally:
+        server.stop()
+
+
+def cmd_schema_diff(_args) -> int:
+    """The contract against a freshly migrated catalog, as contract YAML; exit 1 if they differ."""
+    want = contract.load()  # first: a contract that does not load needs no server
+    snapshot, settings, version = _migrated_catalog()
+    have = contract.from_catalog(snapshot, settings, version)
+    difference = contract.report(want, have, contract.unstated(snapshot))
+    if not difference:
+        print(f"{contract.CONTRACT_FILE.relative_to(REPO_ROOT)} and the migrations in "
+              f"{migrations_dir()} agree (version {version}): nothing to change")
+        return 0
+    print(f"# {contract.CONTRACT_FILE.relative_to(REPO_ROOT)} against the migrations in "
+          f"{migrations_dir()} (version {version}).\n"
+          f"# Edit the contract by hand where each change is intended; then `make test`.\n")
+    print(difference, end="")
+    return 1
+
+
+def cmd_schema_docs(_args) -> int:
+    snapshot, settings, version = _migrated_catalog()
+    schemadoc.DOCS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    schemadoc.DOCS_FILE.write_text(schemadoc.generate(snapshot, settings, version))
+    print(f"wrote {schemadoc.DOCS_FILE.relative_to(REPO_ROOT)} (migration {version})",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_db(args) -> int:
     if args.action == "start":
         print(devdb.url())
@@ -149,6 +227,15 @@ def parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create", help="new up/down pair with the next six-digit version")
     create.add_argument("name")
     create.set_defaults(func=cmd_create)
+    lock_cmd = sub.add_parser("lock", help="add new migrations to migrations.lock")
+    lock_cmd.add_argument("--relock", help="versions to lock afresh: only for migrations "
+                                           "that have never left this branch")
+    lock_cmd.set_defaults(func=cmd_lock)
+    sub.add_parser("schema-diff", help="contract/schema.yaml against a freshly migrated "
+                   "database, in the contract's format; exit 1 when they differ"
+                   ).set_defaults(func=cmd_schema_diff)
+    sub.add_parser("schema-docs", help="regenerate docs/schema.md from a freshly migrated "
+                   "database").set_defaults(func=cmd_schema_docs)
     db = sub.add_parser("db", help="the local development database")
     db.add_argument("action", choices=["start", "stop"])
     db.set_defaults(func=cmd_db)

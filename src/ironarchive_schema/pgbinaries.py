@@ -1,8 +1,10 @@
 """Finding the PostgreSQL server binaries (initdb, pg_ctl, postgres).
 
-Order: an explicit setting (argument or ``PG_BINDIR``), then ``pg_config --bindir``,
-then Debian's layout ``/usr/lib/postgresql/N/bin``, newest N first. When nothing fits,
-the error lists every place that was tried.
+Order: an explicit setting (argument or ``PG_BINDIR``); else, when ``PG_VERSION`` names a
+major, Debian's ``/usr/lib/postgresql/<major>/bin`` if it is there, else the pinned build of
+that major (``pgdist``, fetched on first use); else ``pg_config --bindir``, then Debian's
+layout ``/usr/lib/postgresql/N/bin``, newest N first. When nothing fits, the error lists
+every place that was tried.
 """
 
 import os
@@ -11,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import pgdist
 from .errors import ToolchainError
 
 REQUIRED = ("initdb", "pg_ctl", "postgres")
@@ -39,9 +42,22 @@ def _debian_bindirs(debian_root: Path) -> list[Path]:
     return [p / "bin" for p in sorted(versions, key=lambda p: int(p.name), reverse=True)]
 
 
+def _bindir_of_major(version: str, debian_root: Path) -> Path:
+    """Debian's binaries of that major when installed, else its pinned build."""
+    if not re.fullmatch(r"\d+", version):
+        raise ToolchainError(f"PG_VERSION must be a PostgreSQL major such as 17, got {version!r}")
+    debian = debian_root / version / "bin"
+    if not _missing(debian):
+        return debian
+    return pgdist.ensure(int(version))
+
+
 def find_bindir(explicit: str | os.PathLike | None = None, debian_root: Path = DEBIAN_ROOT) -> Path:
     """The first directory holding initdb, pg_ctl and postgres."""
     explicit = explicit or os.environ.get("PG_BINDIR")
+    version = os.environ.get("PG_VERSION")
+    if not explicit and version:
+        return _bindir_of_major(version.strip(), debian_root)
     if explicit:
         candidates = [("explicit setting", Path(explicit))]
     else:

@@ -13,13 +13,24 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from . import urls
+from . import pgdist, urls
 from .cluster import TEST_SETTINGS, Cluster, free_port, remove
 from .databases import wait_ready
 from .errors import ToolchainError
 
-#: The image the Docker backend runs; pinned, never ``latest``. Same major as Debian's.
-POSTGRES_IMAGE = "postgres:15.18-bookworm"
+#: The major the Docker backend runs without ``PG_VERSION``: Debian's, like the embedded one.
+DEFAULT_MAJOR = 15
+
+
+def postgres_image(major: int | None = None) -> str:
+    """The pinned ``postgres`` image of ``major`` (default ``PG_VERSION``, else Debian's).
+
+    The same release as the pinned build of that major (tools/postgres/versions.toml), so
+    both backends test one version; never ``latest``.
+    """
+    if major is None:
+        major = int(os.environ.get("PG_VERSION") or DEFAULT_MAJOR)
+    return f"postgres:{pgdist.build_for(major).release}"
 BACKENDS = ("embedded", "url", "docker")
 
 
@@ -77,7 +88,8 @@ class ExistingServer:
 class DockerServer:
     """The pinned ``postgres`` image via testcontainers; fails at once without a Docker engine."""
 
-    def __init__(self, image: str = POSTGRES_IMAGE):
+    def __init__(self, image: str | None = None):
+        image = image or postgres_image()
         try:
             import docker
             from testcontainers.community.postgres import PostgresContainer

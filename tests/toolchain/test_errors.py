@@ -70,6 +70,7 @@ def test_down_refuses_a_remote_database_without_confirm():
 
 def test_no_postgres_binaries_lists_every_place_tried(tmp_path, monkeypatch):
     monkeypatch.delenv("PG_BINDIR", raising=False)
+    monkeypatch.delenv("PG_VERSION", raising=False)  # the matrix sets it; a major is fetched
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_config
     (tmp_path / "17" / "bin").mkdir(parents=True)
     with pytest.raises(ToolchainError) as caught:

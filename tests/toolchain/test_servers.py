@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import databases
+from ironarchive_schema import databases, pgdist
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate import Migrate
 from ironarchive_schema.paths import REPO_ROOT
-from ironarchive_schema.servers import POSTGRES_IMAGE, DockerServer, EmbeddedServer, docker_url
+from ironarchive_schema.servers import DockerServer, EmbeddedServer, docker_url, postgres_image
 
 
 def _uid_of(pid: int) -> int:
@@ -47,9 +47,18 @@ def test_docker_without_engine_fails_at_once_with_one_line(monkeypatch):
     assert "\n" not in message
 
 
-def test_docker_image_is_pinned():
-    image, _, tag = POSTGRES_IMAGE.partition(":")
-    assert image == "postgres" and tag and tag != "latest" and tag[0].isdigit()
+@pytest.mark.parametrize("major", pgdist.pins())
+def test_docker_image_is_pinned(major):
+    """The Docker backend runs the release of the fetched build of that major, never latest."""
+    image, _, tag = postgres_image(major).partition(":")
+    assert image == "postgres"
+    assert tag == pgdist.pins()[major].release and tag.startswith(f"{major}.")
+
+
+@pytest.mark.parametrize(("pg_version", "major"), [("17", 17), ("", 15)])
+def test_docker_image_follows_pg_version_else_debians_major(monkeypatch, pg_version, major):
+    monkeypatch.setenv("PG_VERSION", pg_version)
+    assert postgres_image() == f"postgres:{pgdist.pins()[major].release}"
 
 
 def test_docker_url_and_migrate_command():

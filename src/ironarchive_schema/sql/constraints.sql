@@ -37,4 +37,7 @@ LEFT JOIN pg_catalog.pg_namespace AS rn ON rc.relnamespace = rn.oid
 LEFT JOIN pg_catalog.pg_class AS ci ON con.conindid = ci.oid AND con.contype <> 'f'
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
     AND n.nspname NOT LIKE 'pg\_%'
+    -- PostgreSQL 18 also records every NOT NULL here (contype 'n'); columns.sql reads it from
+    -- attnotnull on every major. Only a NOT VALID one (18+) says more, so that one stays.
+    AND NOT (con.contype = 'n' AND con.convalidated)
 ORDER BY n.nspname, c.relname, con.conname;

@@ -12,8 +12,14 @@ SELECT
         FROM generate_series(1, x.indnkeyatts) AS k (ord)
         ORDER BY k.ord
     ) AS keys,
+    -- Direction, and NULLS FIRST/LAST only where it is not the direction's default.
     ARRAY(
-        SELECT CASE WHEN (x.indoption[k.ord - 1] & 1) = 1 THEN 'DESC' ELSE 'ASC' END
+        SELECT CASE x.indoption[k.ord - 1] & 3
+            WHEN 0 THEN 'ASC'
+            WHEN 2 THEN 'ASC NULLS FIRST'
+            WHEN 1 THEN 'DESC NULLS LAST'
+            ELSE 'DESC'
+        END
         FROM generate_series(1, x.indnkeyatts) AS k (ord)
         ORDER BY k.ord
     ) AS orders,

@@ -1,0 +1,7 @@
+"""The scale benchmark of the IronArchive schema (issue 7): ``make bench``.
+
+Library-style modules, no pytest inside: ``data`` (rows and COPY), ``queries`` (the query
+catalogue, shared with the plan tests), ``plans`` (EXPLAIN and what is wrong with a
+plan), ``ingest`` and ``latency`` (measurements), ``indexsets`` (before/after),
+``facts``, ``report`` and ``plot`` (docs/benchmarks.md and .png), ``run`` (the command).
+"""

@@ -1,0 +1,122 @@
+"""Behaviour suite: Hypothesis profiles, parameters read from the catalog, a savepoint-ready ``db``.
+
+Hypothesis profiles, chosen by ``HYPOTHESIS_PROFILE`` (default ``dev``, also on CI servers,
+where Hypothesis would otherwise pick its own ``ci``):
+``dev`` is quick and random, for the edit-test loop and the gate; ``ci`` tries five times the
+examples, derandomized (the same examples every run, so a failure reproduces) and without
+the local example database, like Hypothesis's own ``ci`` profile. Neither has a deadline:
+an example's time is a database round trip on a shared machine, not something the
+properties are about.
+
+Parameters from the catalog: a test that takes one of the arguments in ``CATALOG_PARAMETERS``
+is parametrised over the schema itself (the migrated template, read once per process at
+collection time), so a column, foreign key or table added by a new migration is a new test
+id (``-k audit_logs.action``) without anyone editing a list.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from ironarchive_schema import catalog, databases
+
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
+                          derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
+
+ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+CATALOG_KEY = pytest.StashKey[dict | None]()
+
+
+def _base_tables(snapshot: dict) -> list[str]:
+    return sorted(name for name, rel in snapshot["relations"].items() if rel["kind"] == "r")
+
+
+#: argument name -> the (id, value) pairs it takes, from a catalog snapshot.
+CATALOG_PARAMETERS = {
+    # every column of audit_logs, by name
+    "audit_logs_column": lambda s: [(key, key.split(".", 1)[1])
+                                    for key, c in s["columns"].items()
+                                    if c["table"] == "audit_logs"],
+    # every foreign key, as its constraint entry plus its key "table.constraint"
+    "foreign_key": lambda s: [(key, {"key": key, **con}) for key, con in s["constraints"].items()
+                              if con["type"] == "f"],
+    # every table with an updated_at column
+    "updated_at_table": lambda s: [(t, t) for t in _base_tables(s)
+                                   if f"{t}.updated_at" in s["columns"]],
+    # every NOT NULL column, as "table.column"
+    "not_null_column": lambda s: [(key, key) for key, c in s["columns"].items()
+                                  if not c["nullable"]
+                                  and s["relations"][c["table"]]["kind"] == "r"],
+    # every base table
+    "table": lambda s: [(t, t) for t in _base_tables(s)],
+}
+
+
+def _read_template_catalog(state: dict) -> dict | None:
+    """Snapshot a throwaway copy of the migrated template (the template refuses connections)."""
+    if state.get("error") or state.get("template_error") or not state.get("template"):
+        return None
+    name = databases.unique_name("collect")
+    url = databases.create_database(state["admin_url"], name, template=state["template"])
+    try:
+        with databases.connect(url) as conn:
+            return catalog.snapshot(conn)
+    finally:
+        databases.drop_database(state["admin_url"], name)
+
+
+def collection_catalog(config) -> dict | None:
+    """The schema under test at collection time; None when this run has no migrated schema.
+
+    The run's server state belongs to tests/conftest.py, which keeps it in the config's
+    stash under its own key; its module is found by the name pytest registers it under.
+    """
+    if CATALOG_KEY not in config.stash:
+        root = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
+        config.stash[CATALOG_KEY] = _read_template_catalog(config.stash[root.STATE_KEY])
+    return config.stash[CATALOG_KEY]
+
+
+def pytest_generate_tests(metafunc):
+    wanted = [name for name in CATALOG_PARAMETERS if name in metafunc.fixturenames]
+    if not wanted:
+        return
+    snapshot = collection_catalog(metafunc.config)
+    for name in wanted:
+        if snapshot is None:
+            # The test still runs, and fails in its database fixture with the reason.
+            params = [pytest.param(None, id="no-schema")]
+        else:
+            params = [pytest.param(value, id=ident)
+                      for ident, value in CATALOG_PARAMETERS[name](snapshot)]
+        metafunc.parametrize(name, params)
+
+
+@pytest.fixture
+def db(db):
+    """The shared ``db``, its transaction already open.
+
+    ``db.transaction()`` then always makes a savepoint inside the test's transaction (never a
+    transaction of its own, which would commit): each rejected statement, and each Hypothesis
+    example, is tried in a savepoint and rolled back to it.
+    """
+    db.execute("SELECT 1")
+    return db
+
+
+class Catalog(dict):
+    """A catalog snapshot that prints as one line: Hypothesis prints every argument of a
+    failing example, and the whole catalog would bury the example."""
+
+    def __repr__(self) -> str:
+        return f"<catalog snapshot: {len(self['columns'])} columns>"
+
+
+@pytest.fixture(scope="session")
+def schema(catalog_snapshot) -> Catalog:
+    """``catalog_snapshot`` for Hypothesis tests (short in failure reports)."""
+    return Catalog(catalog_snapshot)

@@ -1,0 +1,178 @@
+"""Migrations that fail, are killed, race each other or wait on a lock, on copies of the
+migrations folder with one migration added: what the database is left with, and that the
+README's recovery ("A failed migration", "A killed migrate") brings it back.
+
+A slow migration is made deterministic by a gate: the test holds an advisory lock that the
+migration's second statement waits for, so the test decides when (and whether) the
+migration goes on; nothing depends on sleeping long enough.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from ironarchive_schema import catalog, databases
+from ironarchive_schema import migrate as migrate_module
+from ironarchive_schema.migrate import Migrate, MigrateError, Version
+from ironarchive_schema.migrations import newest_version
+from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+
+from .processes import (add_migration, advisory_lock_holders, copy_migrations, finish,
+                        migrate_lock_key, other_backends, start, terminate, wait_for)
+
+GATE = 4242
+PROBES = {"fault_probe_a", "fault_probe_b"}
+GATED_UP = f"""CREATE TABLE fault_probe_a (id integer);
+SELECT pg_advisory_xact_lock({GATE});
+CREATE TABLE fault_probe_b (id integer);
+"""
+GATED_DOWN = "DROP TABLE fault_probe_b;\nDROP TABLE fault_probe_a;\n"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A copy of the migrations under test; migrate runs as root, so any tmp dir will do."""
+    return copy_migrations(migrations_dir(), tmp_path / "migrations")
+
+
+@pytest.fixture
+def watch(fresh_db_url):
+    """A session of the test's own on the database: observes backends, holds locks."""
+    with databases.connect(fresh_db_url, autocommit=True) as conn:
+        yield conn
+
+
+def snapshot(url: str) -> dict:
+    with databases.connect(url) as conn:
+        return catalog.snapshot(conn)
+
+
+def tables(url: str) -> set[str]:
+    return {name for name, rel in snapshot(url)["relations"].items() if rel["kind"] == "r"}
+
+
+def make(target: str, *args: str, database_url: str, folder) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", target, *args], cwd=REPO_ROOT,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DATABASE_URL": database_url,
+                               "MIGRATIONS_DIR": str(folder)})
+
+
+def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(
+        fresh_db_url, folder):
+    """golang-migrate sends a file as one implicit transaction: the first statement is
+    rolled back with the failing second one, and the version is recorded dirty."""
+    last_good = newest_version(folder)
+    version = add_migration(folder, "fails_part_way",
+                            up="CREATE TABLE fault_probe_a (id integer);\nSELECT 1 / 0;\n",
+                            down="DROP TABLE fault_probe_a;\n")
+    migrate = Migrate(fresh_db_url, folder)
+    before = snapshot(fresh_db_url)
+
+    with pytest.raises(MigrateError) as failed:
+        migrate.up()
+    assert failed.value.returncode == 1 and "division by zero" in failed.value.output
+    assert migrate.version() == Version(version, dirty=True)
+    assert catalog.diff(before, snapshot(fresh_db_url)) == [], "statements of a failed file stay"
+    status = make("migrate-status", database_url=fresh_db_url, folder=folder)
+    assert status.stdout.strip() == f"version: {version} (dirty)", status.stderr
+    with pytest.raises(MigrateError, match="Dirty database version"):
+        migrate.up()
+
+    forced = make("migrate-force", f"VERSION={last_good}", database_url=fresh_db_url,
+                  folder=folder)
+    assert forced.returncode == 0, forced.stderr
+    assert migrate.version() == Version(last_good, dirty=False)
+    (folder / f"{version:06d}_fails_part_way.up.sql").write_text(
+        "CREATE TABLE fault_probe_a (id integer);\n")
+    applied = make("migrate-up", database_url=fresh_db_url, folder=folder)
+    assert applied.returncode == 0, applied.stderr
+    assert migrate.version() == Version(version, dirty=False)
+    assert "fault_probe_a" in tables(fresh_db_url)
+
+
+@pytest.mark.parametrize("orphan", ["terminated", "left-to-finish"])
+def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
+        fresh_db_url, folder, watch, orphan):
+    """SIGKILL kills the client, not its backend: the backend goes on with the migration
+    (and keeps migrate's lock) until it ends or is terminated. Terminated, nothing of the
+    file is applied; left to finish, all of it is committed. Either way the version is
+    dirty, and which version to force depends on which of the two happened."""
+    last_good = newest_version(folder)
+    version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
+    migrate = Migrate(fresh_db_url, folder)
+    before = snapshot(fresh_db_url)
+    watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
+    process = start(migrate, "up")
+    try:
+        (backend,) = wait_for("the migration to wait at the gate",
+                              lambda: advisory_lock_holders(watch, GATE, granted=False))
+        process.kill()
+        finish(process)
+    finally:
+        process.kill()
+    assert backend in [pid for pid, *_ in other_backends(watch)], "the backend outlives migrate"
+    assert advisory_lock_holders(watch, migrate_lock_key(fresh_db_url), granted=True) == [backend]
+
+    if orphan == "terminated":
+        terminate(watch, backend)
+        watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
+        assert catalog.diff(before, snapshot(fresh_db_url)) == [], "a killed migration left a trace"
+        recover_to = last_good
+    else:
+        watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
+        wait_for("the orphaned backend to finish",
+                 lambda: backend not in [pid for pid, *_ in other_backends(watch)])
+        assert PROBES <= tables(fresh_db_url), "the orphan commits the whole file"
+        recover_to = version
+    assert migrate.version() == Version(version, dirty=True)
+
+    migrate.force(recover_to)
+    migrate.up()
+    assert migrate.version() == Version(version, dirty=False)
+    assert PROBES <= tables(fresh_db_url)
+
+
+def test_two_migrate_up_at_once_both_end_clean_one_having_waited(fresh_db_url, folder, watch):
+    version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
+    migrate = Migrate(fresh_db_url, folder)
+    key = migrate_lock_key(fresh_db_url)
+    watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
+    processes = [start(migrate, "up"), start(migrate, "up")]
+    try:
+        # One holds migrate's lock and waits at the gate; the other waits for migrate's lock.
+        wait_for("one migrate at the gate and one queued for migrate's lock", lambda: (
+            len(advisory_lock_holders(watch, GATE, granted=False)) == 1
+            and len(advisory_lock_holders(watch, key, granted=False)) == 1))
+        assert advisory_lock_holders(watch, key, granted=True) == \
+            advisory_lock_holders(watch, GATE, granted=False)
+        watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
+        results = [finish(process) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [code for code, _ in results] == [0, 0], results
+    said = sorted("no change" if "no change" in output else "applied" for _, output in results)
+    assert said == ["applied", "no change"], results
+    assert migrate.version() == Version(version, dirty=False)
+
+
+def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(fresh_db_url, watch,
+                                                                 monkeypatch):
+    """The lock migrate takes while connecting ignores -lock-timeout (here 1 s): only the
+    process timeout (here 2 s) ends the wait. Its backend stays queued for the lock."""
+    monkeypatch.setattr(migrate_module, "LOCK_TIMEOUT", 1)
+    migrate = Migrate(fresh_db_url, migrations_dir(), timeout=2)
+    key = migrate_lock_key(fresh_db_url)
+    watch.execute("SELECT pg_advisory_lock(%s)", (key,))
+    started = time.monotonic()
+    with pytest.raises(MigrateError) as timed_out:
+        migrate.version()
+    assert "-lock-timeout 1" in migrate.describe("version")
+    assert timed_out.value.returncode is None, timed_out.value.output
+    assert "timed out" in str(timed_out.value)
+    assert time.monotonic() - started >= 2
+    (orphan,) = advisory_lock_holders(watch, key, granted=False)
+    terminate(watch, orphan)

@@ -1,0 +1,65 @@
+"""Managed PostgreSQL services give no superuser: the application's role owns its database
+and must be able to run every migration up, down and up again (trusted extensions only)."""
+
+import secrets
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from psycopg import sql
+
+from ironarchive_schema import catalog, databases
+from ironarchive_schema.migrate import Version
+from ironarchive_schema.migrations import newest_version
+
+
+def with_login(url: str, role: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(role, safe='')}:"
+                                            f"{quote(password, safe='')}@{host}"))
+
+
+@pytest.fixture
+def owner_url(admin_url):
+    """A database owned by a new LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE role, and the URL
+    that logs in as it. Roles are cluster-wide and xdist workers share the cluster, so the
+    name is unique and the role is dropped afterwards."""
+    with databases.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles "
+                            "WHERE rolname = current_user").fetchone()[0]:
+            pytest.skip("the test server's role may not create roles")
+        role, password = databases.unique_name("owner"), secrets.token_urlsafe(16)
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                             "PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+    name = databases.unique_name("owned")
+    try:
+        url = databases.create_database(admin_url, name, owner=role)
+        yield with_login(url, role, password), role
+    finally:
+        databases.drop_database(admin_url, name)
+        with databases.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_migrations_apply_and_roll_back_as_a_non_superuser_owner(owner_url, migrate_on):
+    url, role = owner_url
+    migrate = migrate_on(url)
+    with databases.connect(url) as conn:
+        assert conn.execute("SELECT current_user, rolsuper FROM pg_roles "
+                            "WHERE rolname = current_user").fetchone() == (role, False)
+        empty = catalog.snapshot(conn)
+
+    migrate.up()
+    assert migrate.version() == Version(newest_version(migrate.migrations_dir), dirty=False)
+    with databases.connect(url) as conn:
+        migrated = catalog.snapshot(conn)
+    owners = {name: rel["owner"] for name, rel in migrated["relations"].items()}
+    assert set(owners.values()) == {role}, owners
+
+    migrate.down("all")
+    assert migrate.version() == Version(None, dirty=False)
+    with databases.connect(url) as conn:
+        assert catalog.diff(empty, catalog.snapshot(conn)) == []
+    migrate.up()
+    with databases.connect(url) as conn:
+        assert catalog.diff(migrated, catalog.snapshot(conn)) == []

@@ -1,0 +1,27 @@
+"""docs/schema.md is what the catalog of the migrated database says today."""
+
+import pytest
+
+from ironarchive_schema import schemadoc
+from ironarchive_schema.migrations import newest_version
+from ironarchive_schema.paths import migrations_dir
+
+
+def test_schema_docs_are_current(catalog_snapshot, seeded_settings):
+    want = schemadoc.generate(catalog_snapshot, seeded_settings, newest_version(migrations_dir()))
+    path = schemadoc.DOCS_FILE
+    have = path.read_text() if path.exists() else ""
+    if have != want:
+        have_lines, want_lines = have.splitlines(), want.splitlines()
+        line = next((n for n, (h, w) in enumerate(zip(have_lines, want_lines), 1) if h != w),
+                    min(len(have_lines), len(want_lines)) + 1)
+        pytest.fail(f"{path} is stale: run `make schema-docs`. First difference, line {line}:\n"
+                    f"  catalog: {_line(want_lines, line)}\n"
+                    f"  file:    {_line(have_lines, line)}",
+                    pytrace=False)
+
+
+def _line(lines: list[str], number: int) -> str:
+    if number > len(lines):
+        return "(end of file)"
+    return lines[number - 1] or "(empty line)"

@@ -1,0 +1,35 @@
+"""One small, realistic data set per xdist worker for the plan tests.
+
+The benchmark's generator (bench/data.py) at 1 % of the default scale: 20,000 e-mails in
+100 mailboxes (Zipf-skewed), about 10,000 attachments, 10,000 audit rows, 1,000 jobs.
+Loaded with COPY into a copy of the migrated template, then VACUUM ANALYZE, so the
+planner sees statistics and visibility as in production. About a second per worker.
+"""
+
+import pytest
+
+from bench import data
+from ironarchive_schema import databases
+
+SCALE = 0.01
+
+
+@pytest.fixture(scope="session")
+def plan_db_url(admin_url, template_name):
+    name = databases.unique_name("plans")
+    url = databases.create_database(admin_url, name, template=template_name)
+    try:
+        with databases.connect(url) as conn:
+            data.load(conn, data.Sizes.at(SCALE))
+            conn.autocommit = True
+            conn.execute("VACUUM (ANALYZE)")
+        yield url
+    finally:
+        databases.drop_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def plan_conn(plan_db_url):
+    """A connection to the data set; every plan is looked at in a rolled-back transaction."""
+    with databases.connect(plan_db_url) as conn:
+        yield conn
