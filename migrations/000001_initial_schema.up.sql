@@ -44,6 +44,11 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto;
 -- tenants, and an unqualified pgp_key_id() would not resolve there.
 -- PARALLEL UNSAFE (the default) because the EXCEPTION block opens a
 -- subtransaction.
+-- pgp_key_id() reads only the first packet header, so plaintext whose first
+-- byte happens to be a tag-3 header (0xC3 is UTF-8's lead byte of e-acute)
+-- would pass. pgp_sym_encrypt() always writes a new-format tag-3 packet
+-- (0xC3, one-octet length, version 4) followed by an encrypted data packet
+-- (tag 18, 0xD2, or tag 9, 0xC9 with disable-mdc): that layout is required too.
 CREATE FUNCTION is_pgp_symmetric_message(message BYTEA)
 RETURNS BOOLEAN
 LANGUAGE plpgsql
@@ -51,7 +56,20 @@ IMMUTABLE
 STRICT
 SET search_path FROM CURRENT
 AS $$
+DECLARE
+    session_key_length INTEGER;
 BEGIN
+    IF length(message) < 4
+        OR get_byte(message, 0) <> 195
+        OR get_byte(message, 2) <> 4 THEN
+        RETURN FALSE;
+    END IF;
+    session_key_length := get_byte(message, 1);
+    IF session_key_length >= 192
+        OR length(message) <= session_key_length + 2
+        OR get_byte(message, session_key_length + 2) NOT IN (201, 210) THEN
+        RETURN FALSE;
+    END IF;
     RETURN pgp_key_id(message) = 'SYMKEY';
 EXCEPTION
     WHEN external_routine_invocation_exception THEN
