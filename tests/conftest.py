@@ -67,7 +67,10 @@ def pytest_sessionstart(session):
     config = session.config
     if _is_worker(config):
         return
-    state = {"admin_url": None, "template": None, "template_error": None, "error": None}
+    # Plain data: xdist hands it to every worker. ``catalog`` is the migrated template's
+    # snapshot, for tests parametrised over the schema at collection time.
+    state = {"admin_url": None, "template": None, "template_error": None, "error": None,
+             "catalog": None}
     config.stash[STATE_KEY] = state
     if config.getoption("postgres") == "none":
         state["error"] = "this run has no PostgreSQL server (--postgres=none)"
@@ -80,20 +83,22 @@ def pytest_sessionstart(session):
     config.stash[SERVER_KEY] = server
     signal.signal(signal.SIGTERM, _interrupt)
     state["admin_url"] = server.admin_url
-    state["template"], state["template_error"] = _build_template(server.admin_url)
+    state.update(_build_template(server.admin_url))
 
 
-def _build_template(admin_url: str) -> tuple[str | None, str | None]:
-    """Migrate a new database to the newest version; ``(name, None)`` or ``(None, error)``."""
+def _build_template(admin_url: str) -> dict:
+    """Migrate a new database to the newest version: its name and catalog, or the error."""
     name = databases.unique_name("template")
     url = databases.create_database(admin_url, name)
     try:
         Migrate(url).up()
     except MigrateError as exc:
         databases.drop_database(admin_url, name)
-        return None, f"{exc}\n{exc.output}"
+        return {"template_error": f"{exc}\n{exc.output}"}
+    with databases.connect(url) as conn:
+        schema = catalog.snapshot(conn)
     databases.mark_template(admin_url, name)
-    return name, None
+    return {"template": name, "catalog": schema}
 
 
 @pytest.hookimpl(optionalhook=True)

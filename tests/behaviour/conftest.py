@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from ironarchive_schema import catalog, databases
 
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
@@ -28,7 +27,6 @@ settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-CATALOG_KEY = pytest.StashKey[dict | None]()
 
 
 def _base_tables(snapshot: dict) -> list[str]:
@@ -56,29 +54,15 @@ CATALOG_PARAMETERS = {
 }
 
 
-def _read_template_catalog(state: dict) -> dict | None:
-    """Snapshot a throwaway copy of the migrated template (the template refuses connections)."""
-    if state.get("error") or state.get("template_error") or not state.get("template"):
-        return None
-    name = databases.unique_name("collect")
-    url = databases.create_database(state["admin_url"], name, template=state["template"])
-    try:
-        with databases.connect(url) as conn:
-            return catalog.snapshot(conn)
-    finally:
-        databases.drop_database(state["admin_url"], name)
-
-
 def collection_catalog(config) -> dict | None:
     """The schema under test at collection time; None when this run has no migrated schema.
 
-    The run's server state belongs to tests/conftest.py, which keeps it in the config's
-    stash under its own key; its module is found by the name pytest registers it under.
+    tests/conftest.py snapshots the migrated template once per run and keeps it in the run's
+    server state, in the config's stash under its own key; its module is found by the name
+    pytest registers it under.
     """
-    if CATALOG_KEY not in config.stash:
-        root = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-        config.stash[CATALOG_KEY] = _read_template_catalog(config.stash[root.STATE_KEY])
-    return config.stash[CATALOG_KEY]
+    root = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
+    return config.stash[root.STATE_KEY]["catalog"]
 
 
 def pytest_generate_tests(metafunc):
