@@ -224,10 +224,11 @@ class Dataset:
                   self._mailboxes),
             Table("emails", ("id", "mailbox_id", "message_id", "subject", "sender", "recipients",
                              "sent_at", "body_text", "body_html", "has_attachments",
-                             "size_bytes", "file_path", "indexed_at", "deleted_at"),
+                             "size_bytes", "file_path", "indexed_at", "deleted_at",
+                             "tenant_id"),
                   self._emails),
             Table("attachments", ("id", "email_id", "filename", "content_type", "size_bytes",
-                                  "sha256_hash", "file_path"),
+                                  "sha256_hash", "file_path", "tenant_id"),
                   self._attachments),
             Table("jobs", ("id", "type", "status", "tenant_id", "mailbox_id", "user_id",
                            "progress", "metadata", "error_message", "started_at",
@@ -295,7 +296,7 @@ class Dataset:
                         f"{'t' if self.attachment_count(i) else 'f'}\t"
                         f"{int(rng.lognormvariate(10, 1.2))}\t"
                         f"/data/emails/{tenant}/{mailbox}/{email}.json\t"
-                        f"{loaded if r < 0.95 else NULL}\t{deleted}")
+                        f"{loaded if r < 0.95 else NULL}\t{deleted}\t{tenant}")
         return _chunked(lines())
 
     def _attachments(self) -> Iterator[bytes]:
@@ -303,6 +304,8 @@ class Dataset:
         popular = [hashlib.sha256(b"popular-%d" % p).hexdigest()
                    for p in range(self.sizes.popular_files)]
         popularity = cumulative_zipf(self.sizes.popular_files, 1.0)
+        # Migration 000002: an attachment carries its e-mail's tenant (the mailbox's).
+        email_tenant = [uid(TENANT, self.mailbox_tenant[m]) for m in self.email_order()]
 
         def lines() -> Iterator[str]:
             number = 0
@@ -315,7 +318,7 @@ class Dataset:
                     filename, content_type = FILENAMES[number % len(FILENAMES)]
                     yield (f"{uid(ATTACHMENT, number)}\t{uid(EMAIL, i)}\t{filename}\t"
                            f"{content_type}\t{int(rng.lognormvariate(11, 1.5))}\t{digest}\t"
-                           f"/data/attachments/{digest[:2]}/{digest}.bin")
+                           f"/data/attachments/{digest[:2]}/{digest}.bin\t{email_tenant[i]}")
                     number += 1
         return _chunked(lines())
 

@@ -21,7 +21,7 @@ from ironarchive_schema.migrate import Migrate
 from ironarchive_schema.paths import REPO_ROOT, migrations_dir
 from ironarchive_schema.servers import EmbeddedServer
 
-from . import data, facts, indexsets, ingest, latency, plot, report
+from . import data, facts, indexsets, ingest, isolation, latency, plot, report
 from .queries import QUERIES
 
 #: Set on the benchmark's server on top of the test settings (durability off):
@@ -55,6 +55,7 @@ class Run:
     shape: list | None = None
     index_sets: dict[str, dict[str, str | None]] | None = None
     latencies: dict[str, list[latency.Latency]] | None = None
+    isolation_cost: isolation.Isolation | None = None
     wall_s: float = 0.0
 
 
@@ -117,6 +118,9 @@ def benchmark(run: Run, admin_url: str) -> None:
     run.latencies = {}
     log("queries with the migration's indexes (after)")
     run.latencies["after"] = measure_queries(url)
+    log("the listing with row-level security on (application role) and off (owner)")
+    run.isolation_cost = isolation.measure(url, databases.connect)
+    log(f"  on/off: median {run.isolation_cost.median_ratio:.2f}x, p95 {run.isolation_cost.p95_ratio:.2f}x")
     log("queries with Story 1.2's indexes (before)")
     with databases.connect(url) as conn:
         indexsets.apply(conn, indexsets.STORY)

@@ -16,6 +16,7 @@ comparisons work on those two trees, in memory:
 """
 
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,14 @@ TRIGGER = Record({
     "events": Field(TEXTS),
     "level": Field(TEXT, choices=("ROW", "STATEMENT")),
     "function": Field(TEXT),
+    "when": Field(MAYBE_TEXT, None),
+})
+POLICY = Record({
+    "command": Field(TEXT, "ALL", choices=("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")),
+    "permissive": Field((bool,), True),
+    "roles": Field(TEXTS, ["public"]),
+    "using": Field(MAYBE_TEXT, None),
+    "check": Field(MAYBE_TEXT, None),
 })
 FUNCTION = Record({
     "returns": Field(TEXT),
@@ -132,6 +141,10 @@ TABLE = Record({
     "checks": Field((dict,), {}, node=Collection(Field(TEXT))),
     "indexes": Field((dict,), {}, node=Collection(Field((dict,), node=INDEX))),
     "triggers": Field((dict,), {}, node=Collection(Field((dict,), node=TRIGGER))),
+    "row_security": Field((bool,), False),
+    "policies": Field((dict,), {}, node=Collection(Field((dict,), node=POLICY))),
+    # role: [privilege, ...] beyond the owner's; PUBLIC is "public"
+    "grants": Field((dict,), {}, node=Collection(Field(TEXTS))),
 })
 CONTRACT = Field((dict,), node=Record({
     "version": Field((int,)),
@@ -236,13 +249,14 @@ def _record(value: dict, record: Record, where: str) -> dict:
 #: Relation kinds the contract calls tables (ordinary and partitioned).
 TABLE_KINDS = ("r", "p")
 VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
+POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
                 "d": "SET DEFAULT"}
 
 
 def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> dict:
     """The catalog ``snapshot`` (plus the seeded ``settings`` rows) as a contract would say it."""
-    tables = {name: _empty_table(rel["comment"]) for name, rel in snapshot["relations"].items()
+    tables = {name: _empty_table(rel) for name, rel in snapshot["relations"].items()
               if rel["kind"] in TABLE_KINDS}
     for key, col in snapshot["columns"].items():
         if col["table"] in tables:
@@ -260,7 +274,14 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
             tables[trigger["table"]]["triggers"][key[len(trigger["table"]) + 1:]] = {
                 "timing": trigger["timing"], "events": trigger["events"],
                 "level": trigger["level"],
-                "function": f"{qualify(trigger['function_schema'], trigger['function'])}()"}
+                "function": f"{qualify(trigger['function_schema'], trigger['function'])}()",
+                "when": _trigger_when(trigger["definition"])}
+    for key, policy in snapshot["policies"].items():
+        if policy["table"] in tables:
+            tables[policy["table"]]["policies"][key[len(policy["table"]) + 1:]] = {
+                "command": POLICY_COMMANDS[policy["command"]],
+                "permissive": policy["permissive"], "roles": policy["roles"],
+                "using": policy["using_expr"], "check": policy["check_expr"]}
     functions = {signature: {
         "returns": fn["returns"], "language": fn["language"],
         "volatility": VOLATILITY[fn["volatility"]], "strict": fn["strict"],
@@ -275,9 +296,41 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
     }
 
 
-def _empty_table(comment: str | None) -> dict:
-    return {"comment": comment, "columns": {}, "primary_key": None, "foreign_keys": {},
-            "unique": {}, "checks": {}, "indexes": {}, "triggers": {}}
+def _trigger_when(definition: str) -> str | None:
+    """The WHEN condition of ``pg_get_triggerdef`` output, without its parentheses."""
+    match = re.search(r" WHEN \((.*)\) EXECUTE (?:FUNCTION|PROCEDURE) ", definition, re.S)
+    return match.group(1) if match else None
+
+
+def _empty_table(relation: dict) -> dict:
+    return {"comment": relation["comment"], "columns": {}, "primary_key": None,
+            "foreign_keys": {}, "unique": {}, "checks": {}, "indexes": {}, "triggers": {},
+            "row_security": relation["row_security"], "policies": {},
+            "grants": grants(relation["acl"], relation["owner"])}
+
+
+#: aclitem letters of a table's privileges, in the order GRANT is usually written.
+PRIVILEGES = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "D": "TRUNCATE",
+              "x": "REFERENCES", "t": "TRIGGER", "m": "MAINTAIN"}
+
+
+def grants(acl: list[str] | None, owner: str) -> dict[str, list[str]]:
+    """``grantee=privileges/grantor`` items as role: [privilege, ...], the owner's left out
+    (the owner's name differs between databases; what it may do is ownership's)."""
+    result: dict[str, list[str]] = {}
+    for item in acl or []:
+        grantee, _, rest = item.partition("=")
+        grantee = grantee.strip('"') or "public"
+        if grantee == owner:
+            continue
+        letters = rest.split("/", 1)[0]
+        privileges = result.setdefault(grantee, [])
+        for letter, name in PRIVILEGES.items():
+            at = letters.find(letter)
+            if at >= 0:
+                grant_option = letters[at + 1:at + 2] == "*"
+                privileges.append(f"{name} WITH GRANT OPTION" if grant_option else name)
+    return result
 
 
 def _add_constraint(table: dict, name: str, con: dict) -> None:
@@ -322,17 +375,19 @@ def unstated(snapshot: dict) -> list[str]:
     """What the catalog holds that the contract cannot state: each must not exist.
 
     The contract's words imply these: every object lives in schema ``public``; constraints
-    are validated and not deferrable; indexes are valid; triggers are enabled; no row-level
-    security; no views, sequences, user-defined types or policies. A migration that needs
-    one of them extends the contract's layout first.
+    are validated and not deferrable; indexes are valid; triggers are enabled; row-level
+    security is not forced on the owner; no views, sequences or user-defined types. A
+    migration that needs one of them extends the contract's layout first.
     """
     found = [f"{RELATION_KINDS.get(rel['kind'], 'relation kind ' + rel['kind'])} {name}"
              for name, rel in snapshot["relations"].items() if rel["kind"] not in TABLE_KINDS]
-    found += [f"row-level security on {name}" for name, rel in snapshot["relations"].items()
-              if rel["row_security"] or rel["force_row_security"]]
+    found += [f"row-level security forced on the owner of {name}"
+              for name, rel in snapshot["relations"].items() if rel["force_row_security"]]
     found += [f"schema {name}" for name in snapshot["schemas"] if name != "public"]
     found += [f"type {name}" for name in snapshot["types"]]
-    found += [f"policy {key}" for key in snapshot["policies"]]
+    found += [f"policy {key} on a relation that is not a table"
+              for key, policy in snapshot["policies"].items()
+              if snapshot["relations"].get(policy["table"], {}).get("kind") not in TABLE_KINDS]
     for key, con in snapshot["constraints"].items():
         if con["type"] in CONSTRAINT_KINDS:
             found.append(f"{CONSTRAINT_KINDS[con['type']]} {key}")
@@ -465,6 +520,12 @@ def declared(contract: dict) -> list[Declared]:
                             value_name="definition") for name in table["checks"]]
         checks += [Declared(f"index:{name}", f"index:{name}", (*at, "indexes", name),
                             _record_facts(INDEX)) for name in table["indexes"]]
+        checks.append(Declared(f"row_security:{t}", f"row_security:{t}", (*at, "row_security"),
+                               value_name="enabled"))
+        checks += [Declared(f"policy:{t}.{name}", f"policy:{t}.{name}", (*at, "policies", name),
+                            _record_facts(POLICY)) for name in table["policies"]]
+        checks += [Declared(f"grant:{t}.{role}", f"grant:{t}.{role}", (*at, "grants", role),
+                            value_name="privileges") for role in table["grants"]]
     checks += [Declared(f"setting:{key}", f"setting:{key}", ("settings", key),
                         value_name="value") for key in contract["settings"]]
     return checks
@@ -481,7 +542,8 @@ def both_ways(contract: dict) -> list[BothWays]:
         checks += [BothWays(f"{kind}:{t}", f"{label} of {t}", (*at, kind))
                    for kind, label in (("foreign_keys", "foreign keys"),
                                        ("unique", "unique rules"), ("checks", "checks"),
-                                       ("indexes", "indexes"), ("triggers", "triggers"))]
+                                       ("indexes", "indexes"), ("triggers", "triggers"),
+                                       ("policies", "policies"), ("grants", "grants"))]
     checks.append(BothWays("settings", "settings rows", ("settings",)))
     return checks
 

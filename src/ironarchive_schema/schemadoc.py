@@ -108,6 +108,10 @@ def _diagram(tables: dict, order: list[str]) -> list[str]:
     return lines + ["```"]
 
 
+def _when(condition: str | None) -> str:
+    return f" WHEN ({condition})" if condition else ""
+
+
 def _table(name: str, table: dict) -> list[str]:
     lines = ["", f"## {name}", "", _cell(table["comment"]), "",
              "| column | type | null | default | comment |", "|---|---|---|---|---|"]
@@ -135,8 +139,18 @@ def _table(name: str, table: dict) -> list[str]:
         facts.append(f"- Index `{index_name}`:{method} ({', '.join(index['keys'])})"
                      f"{include}{where}")
     facts += [f"- Trigger `{trigger_name}`: {t['timing']} {' OR '.join(t['events'])} "
-              f"FOR EACH {t['level']} → `{t['function']}`"
+              f"FOR EACH {t['level']}{_when(t['when'])} → `{t['function']}`"
               for trigger_name, t in table["triggers"].items()]
+    if table["row_security"]:
+        facts.append("- Row-level security enabled")
+    for policy_name, p in table["policies"].items():
+        kind = "" if p["permissive"] else " RESTRICTIVE"
+        using = f" USING ({_code(p['using'])})" if p["using"] else ""
+        check = f" WITH CHECK ({_code(p['check'])})" if p["check"] else ""
+        facts.append(f"- Policy `{policy_name}`:{kind} FOR {p['command']} "
+                     f"TO {', '.join(p['roles'])}{using}{check}")
+    facts += [f"- Grant to `{role}`: {', '.join(privileges)}"
+              for role, privileges in table["grants"].items()]
     return lines + ([""] + facts if facts else [])
 
 
@@ -146,7 +160,8 @@ def _functions(functions: dict) -> list[str]:
     return ["", "## Functions", "", "| function | returns | language | volatility | comment |",
             "|---|---|---|---|---|",
             *[f"| `{signature}` | `{fn['returns']}` | {fn['language']} | {fn['volatility']}"
-              f"{', strict' if fn['strict'] else ''} | {_cell(fn['comment'])} |"
+              f"{', strict' if fn['strict'] else ''}"
+              f"{', security definer' if fn['security_definer'] else ''} | {_cell(fn['comment'])} |"
               for signature, fn in sorted(functions.items())]]
 
 

@@ -135,14 +135,27 @@ def _repair_jobs(row: dict, _parents: dict) -> dict:
     return row
 
 
+def _tenant_of(parent_column: str, when_null_only: bool = False):
+    """Issue 8: tenant_id is the parent's (composite foreign key), or, in audit_logs, filled
+    from the user when NULL (MSP admins have none)."""
+    def repair(row: dict, parents: dict) -> dict:
+        if not when_null_only or row["tenant_id"] is None:
+            row["tenant_id"] = parents["tenant_of"].get(row[parent_column], row["tenant_id"])
+        return row
+    return repair
+
+
 #: Rules between columns of one row: applied after each column got a valid value of its own.
-REPAIRS = {"users": _repair_users, "jobs": _repair_jobs}
+REPAIRS = {"users": _repair_users, "jobs": _repair_jobs,
+           "emails": _tenant_of("mailbox_id"), "attachments": _tenant_of("email_id"),
+           "audit_logs": _tenant_of("user_id", when_null_only=True)}
 
 
 def foreign_keys(snapshot: dict, table: str) -> dict[str, str]:
-    """``{column: referenced table}`` for the single-column foreign keys of ``table``."""
+    """``{column: referenced table}`` for the foreign keys of ``table``, by their first column
+    (a composite key's other columns are the parent's too: REPAIRS copies them)."""
     return {con["columns"][0]: con["ref_table"] for con in snapshot["constraints"].values()
-            if con["table"] == table and con["type"] == "f" and len(con["columns"]) == 1}
+            if con["table"] == table and con["type"] == "f"}
 
 
 def valid_row(snapshot: dict, table: str, parents: dict):

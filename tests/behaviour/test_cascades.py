@@ -17,8 +17,9 @@ from .outcomes import ACCEPTED, attempt_to, describe, outcome
 ON_DELETE = {
     "users.users_tenant_id_fkey": "CASCADE",
     "mailboxes.mailboxes_tenant_id_fkey": "CASCADE",
-    "emails.emails_mailbox_id_fkey": "CASCADE",
-    "attachments.attachments_email_id_fkey": "CASCADE",
+    # Issue 8: composite, so an e-mail (attachment) has its mailbox's (e-mail's) tenant.
+    "emails.emails_mailbox_id_tenant_id_fkey": "CASCADE",
+    "attachments.attachments_email_id_tenant_id_fkey": "CASCADE",
     "jobs.jobs_tenant_id_fkey": "CASCADE",
     "jobs.jobs_mailbox_id_fkey": "CASCADE",
     "jobs.jobs_user_id_fkey": "SET NULL",
@@ -26,10 +27,15 @@ ON_DELETE = {
 }
 
 
+def _reference(foreign_key, parent: dict) -> dict:
+    """The child's key columns, pointing at ``parent`` (several for a composite key)."""
+    return {column: parent[ref_column]
+            for column, ref_column in zip(foreign_key["columns"], foreign_key["ref_columns"])}
+
+
 def _parent_and_child(db, foreign_key) -> tuple[dict, dict]:
-    (column,), (ref_column,) = foreign_key["columns"], foreign_key["ref_columns"]
     parent = rows.new(db, foreign_key["ref_table"])
-    child = rows.new(db, foreign_key["table"], **{column: parent[ref_column]})
+    child = rows.new(db, foreign_key["table"], **_reference(foreign_key, parent))
     return parent, child
 
 
@@ -58,13 +64,13 @@ def test_deleting_the_parent_removes_or_keeps_the_child(db, catalog_snapshot, fo
 
 def test_a_child_needs_an_existing_parent(db, foreign_key):
     """The reference is enforced: a value no parent has is 23503 naming the foreign key."""
-    (column,), (ref_column,) = foreign_key["columns"], foreign_key["ref_columns"]
+    ref_column = foreign_key["ref_columns"][0]
     parent = rows.new(db, foreign_key["ref_table"])
     db.execute(sql.SQL("DELETE FROM {} WHERE {} = %s").format(
         sql.Identifier(foreign_key["ref_table"]), sql.Identifier(ref_column)),
         (parent[ref_column],))
     error = attempt_to(db, lambda: rows.new(db, foreign_key["table"],
-                                            **{column: parent[ref_column]}))
+                                            **_reference(foreign_key, parent)))
     constraint = foreign_key["key"].split(".", 1)[1]
     assert describe(error) == f"23503 {constraint}"
 

@@ -30,11 +30,15 @@ def parents(db) -> dict:
     """One row of each parent table (two tenants), and a real ciphertext for secrets."""
     tenants = [rows.tenant(db)["id"], rows.tenant(db)["id"]]
     mailbox = rows.mailbox(db, tenant_id=tenants[0])["id"]
+    email = rows.email(db, mailbox_id=mailbox)["id"]
+    users = [rows.user(db, tenant_id=tenants[0])["id"], rows.user(db)["id"]]
     return {
         "tenants": tenants,
-        "users": [rows.user(db, tenant_id=tenants[0])["id"], rows.user(db)["id"]],
+        "users": users,
+        # the tenant of each parent row that has one (issue 8: copied into its children)
+        "tenant_of": {mailbox: tenants[0], email: tenants[0], users[0]: tenants[0]},
         "mailboxes": [mailbox],
-        "emails": [rows.email(db, mailbox_id=mailbox)["id"]],
+        "emails": [email],
         "secret": db.execute("SELECT pgp_sym_encrypt('app-secret', %s)",
                              (rows.SECRET_KEY,)).fetchone()[0],
     }
@@ -202,6 +206,11 @@ def test_rule_rejects_exactly_the_violating_rows(db, schema, parents, rule, data
         assert have == ACCEPTED, f"{changes}: want accepted, have {have}"
 
 
+#: NOT NULL columns that a BEFORE INSERT trigger fills when NULL, and the reference it fills
+#: from (issue 8; test_tenant_isolation.py proves the filling).
+FILLED_FROM_PARENT = {"emails.tenant_id": "mailbox_id", "attachments.tenant_id": "email_id"}
+
+
 def test_null_is_rejected_in_every_not_null_column(db, catalog_snapshot, not_null_column):
     """23502 naming the column, also where the column has a default. The row is a copy of a
     valid one with only that column NULL (PostgreSQL checks NOT NULL before uniqueness)."""
@@ -209,11 +218,15 @@ def test_null_is_rejected_in_every_not_null_column(db, catalog_snapshot, not_nul
     row = rows.new(db, table)
     (key,) = rows.primary_keys(catalog_snapshot)[table]
     names = list(row)
+    # A column a trigger fills from the parent is NULL when there is no parent to fill from.
+    orphan = FILLED_FROM_PARENT.get(not_null_column)
+    values = [sql.NULL if c == column else sql.SQL("uuid_generate_v4()") if c == orphan
+              else sql.Identifier(c) for c in names]
     statement = sql.SQL("INSERT INTO {table} ({names}) SELECT {values} FROM {table} "
                         "WHERE {key} = %s").format(
         table=sql.Identifier(table), key=sql.Identifier(key),
         names=sql.SQL(", ").join(map(sql.Identifier, names)),
-        values=sql.SQL(", ").join(sql.NULL if c == column else sql.Identifier(c) for c in names))
+        values=sql.SQL(", ").join(values))
     assert outcome(db, statement, (row[key],)) == f"23502 {table}.{column}"
 
 

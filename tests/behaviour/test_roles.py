@@ -1,5 +1,7 @@
 """Managed PostgreSQL services give no superuser: the application's role owns its database
-and must be able to run every migration up, down and up again (trusted extensions only)."""
+and must be able to run every migration up, down and up again (trusted extensions only).
+Like a managed service's master user, it has CREATEROLE: migration 000002 creates the
+application's role ironarchive_app when the cluster does not have it yet."""
 
 import secrets
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -21,7 +23,7 @@ def with_login(url: str, role: str, password: str) -> str:
 
 @pytest.fixture
 def owner_url(admin_url):
-    """A database owned by a new LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE role, and the URL
+    """A database owned by a new LOGIN NOSUPERUSER NOCREATEDB CREATEROLE role, and the URL
     that logs in as it. Roles are cluster-wide and xdist workers share the cluster, so the
     name is unique and the role is dropped afterwards."""
     with databases.connect(admin_url, autocommit=True) as conn:
@@ -29,7 +31,7 @@ def owner_url(admin_url):
                             "WHERE rolname = current_user").fetchone()[0]:
             pytest.skip("the test server's role may not create roles")
         role, password = databases.unique_name("owner"), secrets.token_urlsafe(16)
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB CREATEROLE "
                              "PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
     name = databases.unique_name("owned")
     try:

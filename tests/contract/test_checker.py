@@ -47,9 +47,9 @@ BREAKAGES = [
         "index:idx_emails_sent_at: Missing: not in the database",
         "indexes of emails: Missing: idx_emails_sent_at",
     ], id="dropped index"),
-    pytest.param(_change("tables", "attachments", "foreign_keys", "email_id",
+    pytest.param(_change("tables", "attachments", "foreign_keys", "email_id, tenant_id",
                          on_delete="RESTRICT"), [
-        "fk:attachments.email_id: on_delete: want CASCADE, have RESTRICT",
+        "fk:attachments.email_id, tenant_id: on_delete: want CASCADE, have RESTRICT",
     ], id="ON DELETE changed"),
     pytest.param(_change(*EMAILS, "columns", "sent_at", nullable=True), [
         "emails.sent_at: nullable: want false, have true",
@@ -94,11 +94,45 @@ BREAKAGES = [
     pytest.param(_change("tables", "settings", primary_key=None), [
         "pk:settings: Missing: not in the database",
     ], id="primary key dropped"),
+    pytest.param(_change(*EMAILS, "triggers", "emails_tenant_id_fill_trigger", when=None), [
+        "trigger:emails.emails_tenant_id_fill_trigger: when: want new.tenant_id IS NULL, "
+        "have none",
+    ], id="trigger condition dropped"),
+    pytest.param(_change(*EMAILS, row_security=False), [
+        "row_security:emails: enabled: want true, have false",
+    ], id="row-level security disabled"),
+    pytest.param(_change(*EMAILS, "policies", "tenant_isolation",
+                         check="is_msp_wide() OR true"), [
+        "policy:emails.tenant_isolation: check: want ( SELECT is_msp_wide() AS is_msp_wide) "
+        "OR tenant_id = (( SELECT current_tenant_id() AS current_tenant_id)), "
+        "have is_msp_wide() OR true",
+    ], id="policy lets rows move to another tenant"),
+    pytest.param(_change(*EMAILS, "policies", "tenant_isolation", command="SELECT"), [
+        "policy:emails.tenant_isolation: command: want ALL, have SELECT",
+    ], id="policy narrowed to one command"),
+    pytest.param(_drop(*EMAILS, "policies", "tenant_isolation"), [
+        "policy:emails.tenant_isolation: Missing: not in the database",
+        "policies of emails: Missing: tenant_isolation",
+    ], id="policy dropped"),
+    pytest.param(_add(*EMAILS, "policies", "everyone", like="tenant_isolation",
+                      using="true"), [
+        "policies of emails: Extra: everyone",
+    ], id="undeclared policy"),
+    pytest.param(_change("tables", "audit_logs", "grants",
+                         ironarchive_app=["SELECT", "INSERT", "UPDATE"]), [
+        "grant:audit_logs.ironarchive_app: privileges: want [SELECT, INSERT], "
+        "have [SELECT, INSERT, UPDATE]",
+    ], id="audit rows made updatable by the application"),
+    pytest.param(_change("tables", "settings", "grants", public=["SELECT"]), [
+        "grants of settings: Extra: public",
+    ], id="undeclared grant to PUBLIC"),
     pytest.param(lambda tree: _at(tree, EMAILS).update(
+
         columns=dict(reversed(_at(tree, EMAILS)["columns"].items()))), [
         "columns of emails: order: want [id, mailbox_id, message_id, subject, sender, "
         "recipients, sent_at, body_text, body_html, has_attachments, size_bytes, file_path, "
-        "indexed_at, deleted_at, created_at], have [created_at, deleted_at, indexed_at, "
+        "indexed_at, deleted_at, created_at, tenant_id], have [tenant_id, created_at, "
+        "deleted_at, indexed_at, "
         "file_path, size_bytes, has_attachments, body_html, body_text, sent_at, recipients, "
         "sender, subject, message_id, mailbox_id, id]",
     ], id="columns reordered"),
@@ -112,6 +146,33 @@ def test_breakage_is_reported_exactly(breakage, expected):
     reported = [line for check in contract.declared(CONTRACT) + contract.both_ways(CONTRACT)
                 for line in check.problems(CONTRACT, database)]
     assert sorted(reported) == sorted(expected)
+
+
+@pytest.mark.parametrize("acl, owner, expected", [
+    pytest.param(None, "migrator", {}, id="never granted"),
+    pytest.param(["migrator=arwdDxt/migrator"], "migrator", {}, id="the owner's own"),
+    pytest.param(["migrator=arwdDxt/migrator", "ironarchive_app=arwd/migrator",
+                  "=r/migrator"], "migrator",
+                 {"ironarchive_app": ["SELECT", "INSERT", "UPDATE", "DELETE"],
+                  "public": ["SELECT"]}, id="a role and PUBLIC"),
+    pytest.param(['"odd role"=r*/migrator'], "migrator",
+                 {"odd role": ["SELECT WITH GRANT OPTION"]}, id="quoted, with grant option"),
+])
+def test_table_privileges_read_as_the_contract_states_them(acl, owner, expected):
+    assert contract.grants(acl, owner) == expected
+
+
+@pytest.mark.parametrize("relation, expected", [
+    pytest.param({"kind": "r", "row_security": True, "force_row_security": False}, [],
+                 id="enabled: stated by the contract"),
+    pytest.param({"kind": "r", "row_security": True, "force_row_security": True},
+                 ["row-level security forced on the owner of t"], id="forced: not expressible"),
+])
+def test_only_forced_row_level_security_is_unstated(relation, expected):
+    snapshot = {section: {} for section in ("schemas", "types", "policies", "constraints",
+                                            "indexes", "triggers")}
+    snapshot["relations"] = {"t": {**relation, "comment": None, "owner": "o", "acl": None}}
+    assert contract.unstated(snapshot) == expected
 
 
 def test_schema_diff_speaks_the_contracts_format():

@@ -5,6 +5,7 @@ Generated from the contract: one test per declared object, and one per kind of o
 object, so ``-k emails`` selects a table: ``emails.sent_at``, ``comment:emails.sent_at``,
 ``fk:attachments.email_id``, ``index:idx_emails_sent_at``, ``check:users.users_role_check``,
 ``trigger:audit_logs.audit_log_immutable_trigger``, ``function:update_updated_at_column()``,
+``row_security:emails``, ``policy:emails.tenant_isolation``, ``grant:audit_logs.ironarchive_app``,
 ``setting:sync_schedule``; both ways: ``tables``, ``columns:emails``, ``indexes:emails``, ...
 """
 

@@ -3,7 +3,9 @@ SELECT
     n.nspname AS schema,
     c.relname AS table,
     a.attname AS name,
-    a.attnum AS position,
+    -- The rank among live columns, not attnum: a column dropped by a down migration
+    -- leaves a hole in attnum, and up again must compare equal.
+    row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS position,
     pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
     NOT a.attnotnull AS nullable,
     pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default,

@@ -7,7 +7,11 @@ SELECT
     c.relforcerowsecurity AS force_row_security,
     pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
     pg_catalog.pg_get_userbyid(c.relowner) AS owner,
-    c.relacl::text[] AS acl
+    -- The owner's default privileges spelt out (what REVOKE leaves behind) are no
+    -- privileges granted: the same as NULL.
+    nullif(
+        c.relacl, pg_catalog.acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
+    )::text [] AS acl
 FROM pg_catalog.pg_class AS c
 INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')

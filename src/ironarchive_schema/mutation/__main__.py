@@ -1,0 +1,91 @@
+"""``python -m ironarchive_schema.mutation``: the mutation run behind ``make mutation``.
+
+Starts one embedded PostgreSQL server for the whole run, derives the mutants of
+``MIGRATIONS_DIR`` from a database migrated with it, tests them two at a time, prints the
+table and the score, and writes ``docs/mutation.md``. Exits 1 when a mutant survived
+that ``equivalent.yaml`` does not explain, or a run ended in an error.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .. import databases
+from ..migrate import Migrate
+from ..migratebin import ensure_migrate
+from ..paths import REPO_ROOT, migrations_dir
+from ..servers import EmbeddedServer
+from . import report
+from .derive import derive
+from .fingerprint import changed, fingerprint
+from .runner import Runner, run_all, state
+from .sample import subset
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ironarchive_schema.mutation")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--subset", action="store_true", help="one mutant per operator only")
+    parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "mutation.md",
+                        help="where to write the report ('-' for none)")
+    args = parser.parse_args(argv)
+
+    folder = migrations_dir()
+    ensure_migrate()
+    before = fingerprint(REPO_ROOT, folder)
+    started = time.monotonic()
+    server = EmbeddedServer()
+    try:
+        name = databases.unique_name("mutation_reference")
+        url = databases.create_database(server.admin_url, name)
+        try:
+            Migrate(url, folder).up()
+            with databases.connect(url) as conn:
+                mutants = derive(conn, folder)
+            reference = state(url)
+        finally:
+            databases.drop_database(server.admin_url, name)
+        reasons = report.equivalent()
+        if args.subset:
+            mutants = subset(mutants, reasons)
+        with tempfile.TemporaryDirectory(prefix="ironarchive-mutants-") as workdir:
+            runner = Runner(server.admin_url, folder, REPO_ROOT, Path(workdir), reference)
+            baseline = runner.baseline()
+            if baseline.returncode != 0:
+                print(baseline.stdout[-3000:], baseline.stderr[-2000:], file=sys.stderr)
+                print(f"error: the suites fail on the unmutated {folder}: fix that first",
+                      file=sys.stderr)
+                return 2
+            print(f"{len(mutants)} mutants of {folder}, {args.jobs} at a time", flush=True)
+            results = run_all(runner, mutants, args.jobs, progress=lambda r: print(
+                f"{r.outcome:8} {r.seconds:6.1f} s  {r.mutant.id}  {r.killed_by or r.detail}",
+                flush=True))
+    finally:
+        server.stop()
+    seconds = time.monotonic() - started
+
+    print("\n".join(report.table(results)))
+    print(f"\n{report.score(results, reasons)}; {seconds:.0f} s")
+    moved = changed(before, fingerprint(REPO_ROOT, folder))
+    if moved:
+        print(f"error: these files changed during the run, so its results do not count "
+              f"(docs/mutation.md is left as it was); run again: {', '.join(moved)}",
+              file=sys.stderr)
+        return 3
+    if str(args.doc) != "-":
+        args.doc.write_text(report.document(results, reasons, folder, seconds, args.subset))
+        print(f"wrote {args.doc}")
+    unexplained = report.non_equivalent_survivors(results, reasons)
+    errors = [r for r in results if r.outcome == "error"]
+    for r in unexplained:
+        print(f"error: mutant {r.mutant.id} survived: kill it with a test, or explain in "
+              f"equivalent.yaml why it is equivalent", file=sys.stderr)
+    for r in errors:
+        print(f"error: mutant {r.mutant.id}: {r.detail}", file=sys.stderr)
+    return 1 if unexplained or errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

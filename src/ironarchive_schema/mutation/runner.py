@@ -1,0 +1,125 @@
+"""Apply and test mutants on one shared PostgreSQL server, two at a time at most.
+
+Each mutant is first migrated into a database of its own: a file that fails to apply makes
+the mutant ``invalid`` (neither killed nor survived). Then the contract and behaviour
+suites run on the mutated folder in a pytest process of their own (``-x``: the first
+failing test kills the mutant), against the same server, so each run only creates and
+drops its own databases. Both suites always run in full unless one test fails; the
+pre-check only chooses which goes first: the contract when the mutant changed what the
+contract states (catalog, seeded settings), else the behaviour suite, and for a down file
+the lifecycle tests before both.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import catalog, databases
+from ..migrate import Migrate, MigrateError
+from .mutant import Mutant
+from .workspace import write
+
+SUITES = ("tests/contract", "tests/behaviour")
+# The tests that run down migrations: first for a mutant of a down file (then the rest).
+DOWN_TESTS = "tests/behaviour/test_lifecycle.py"
+PYTEST_TIMEOUT = 900  # seconds; a whole unmutated run takes about 12 on 2 cores
+FIRST_FAILURE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+# Variables of an enclosing pytest-xdist run that must not leak into the inner pytest.
+INHERITED = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+             "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")
+
+
+@dataclass(frozen=True)
+class Result:
+    mutant: Mutant
+    outcome: str  # killed | survived | invalid | error
+    killed_by: str | None
+    seconds: float
+    detail: str = ""
+
+
+def state(url: str) -> tuple[dict, dict | None]:
+    """What the contract can see of a migrated database: the catalog but function bodies
+    (the contract states no bodies; the behaviour suite tests what they do), and the
+    seeded settings."""
+    with databases.connect(url) as conn:
+        snap = catalog.snapshot(conn)
+        for function in snap["functions"].values():
+            function.pop("source_md5", None)
+        return snap, catalog.settings(conn)
+
+
+class Runner:
+    def __init__(self, admin_url: str, migrations_dir: Path, repo_root: Path, workdir: Path,
+                 reference: tuple[dict, dict | None], hypothesis_profile: str = "dev"):
+        self.admin_url = admin_url
+        self.migrations_dir = migrations_dir
+        self.repo_root = repo_root
+        self.workdir = workdir
+        self.reference = reference
+        self.hypothesis_profile = hypothesis_profile
+
+    def _migrated_state(self, folder: Path) -> tuple[dict, dict | None]:
+        name = databases.unique_name("mutant")
+        url = databases.create_database(self.admin_url, name)
+        try:
+            Migrate(url, folder).up()
+            return state(url)
+        finally:
+            databases.drop_database(self.admin_url, name)
+
+    def _pytest(self, folder: Path, suites: tuple[str, ...]) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k not in INHERITED}
+        env.update(MIGRATIONS_DIR=str(folder), POSTGRES_BACKEND="url",
+                   TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE=self.hypothesis_profile)
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-n", "0",
+             "-p", "no:cacheprovider", *suites],
+            cwd=self.repo_root, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT)
+
+    def baseline(self) -> subprocess.CompletedProcess:
+        """The suites on the unmutated folder: they must pass, or no kill means anything."""
+        return self._pytest(self.migrations_dir, SUITES)
+
+    def run(self, mutant: Mutant) -> Result:
+        start = time.monotonic()
+        folder = write(mutant, self.migrations_dir, self.workdir / re.sub(r"\W+", "_", mutant.id))
+
+        def result(outcome: str, killed_by: str | None = None, detail: str = "") -> Result:
+            return Result(mutant, outcome, killed_by, round(time.monotonic() - start, 1), detail)
+
+        try:
+            visible = self._migrated_state(folder) != self.reference
+        except MigrateError as exc:
+            lines = (exc.output or str(exc)).strip().splitlines() or [str(exc)]
+            return result("invalid", detail=lines[-1][:200])
+        suites = SUITES if visible else SUITES[::-1]
+        if mutant.down_file and (self.repo_root / DOWN_TESTS).exists():
+            suites = (DOWN_TESTS, *suites)  # pytest collects the file once, first
+        try:
+            proc = self._pytest(folder, suites)
+        except subprocess.TimeoutExpired:
+            return result("error", detail=f"the suite ran longer than {PYTEST_TIMEOUT} s")
+        if proc.returncode == 0:
+            return result("survived")
+        failure = FIRST_FAILURE.search(proc.stdout)
+        if proc.returncode == 1 and failure:
+            return result("killed", failure.group(1))
+        return result("error", detail=(proc.stdout + proc.stderr).strip()[-300:])
+
+
+def run_all(runner: Runner, mutants: list[Mutant], jobs: int = 2,
+            progress=lambda result: None) -> list[Result]:
+    """Results in the order of ``mutants``; ``progress`` sees each as it finishes."""
+    def one(mutant: Mutant) -> Result:
+        result = runner.run(mutant)
+        progress(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, mutants))

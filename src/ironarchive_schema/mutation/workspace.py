@@ -1,0 +1,21 @@
+"""A mutant written out: a copy of the migrations folder with the one change applied."""
+
+import shutil
+from pathlib import Path
+
+from ..migrations import read
+from .mutant import Mutant
+
+
+def write(mutant: Mutant, migrations_dir: Path, into: Path) -> Path:
+    """Copy ``migrations_dir`` into the new folder ``into`` and apply ``mutant`` there."""
+    shutil.copytree(migrations_dir, into)
+    if mutant.sql is not None:
+        newest = read(into)[-1].up
+        with newest.open("a") as up:
+            up.write(f"\n-- mutant {mutant.id}\n{mutant.sql}\n")
+    else:
+        down = into / mutant.down_file
+        lines = down.read_text().splitlines(keepends=True)
+        down.write_text("".join(lines[:mutant.first_line - 1] + lines[mutant.end_line - 1:]))
+    return into

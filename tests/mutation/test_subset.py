@@ -1,0 +1,44 @@
+"""The gate's sample of mutation testing: for every operator, the first mutant that is not
+known to be equivalent is applied to a copy of the migrations under test and must be killed
+by the contract and behaviour suites (``make mutation`` runs every mutant)."""
+
+import pytest
+
+from ironarchive_schema import databases
+from ironarchive_schema.mutation.derive import OPERATOR_NAMES, derive
+from ironarchive_schema.mutation.report import equivalent
+from ironarchive_schema.mutation.runner import Runner, state
+from ironarchive_schema.mutation.sample import subset
+from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+
+OPERATORS = sorted(OPERATOR_NAMES)
+
+
+@pytest.fixture(scope="session")
+def sample(worker_db_url) -> dict:
+    with databases.connect(worker_db_url) as conn:
+        mutants = derive(conn, migrations_dir())
+    return {m.operator: m for m in subset(mutants, equivalent())}
+
+
+@pytest.fixture(scope="session")
+def runner(admin_url, worker_db_url, tmp_path_factory) -> Runner:
+    return Runner(admin_url, migrations_dir(), REPO_ROOT, tmp_path_factory.mktemp("mutants"),
+                  state(worker_db_url))
+
+
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_the_suite_kills_a_mutant_of_each_operator(operator, sample, runner):
+    if operator not in sample:
+        pytest.skip(f"these migrations have nothing for {operator} to break")
+    result = runner.run(sample[operator])
+    assert result.outcome == "killed", (
+        f"mutant {result.mutant.id}: want killed, have {result.outcome} {result.detail}\n"
+        f"appended to the newest up file: {result.mutant.sql}")
+
+
+
+def test_every_operator_of_the_run_is_in_the_sample(sample, worker_db_url):
+    with databases.connect(worker_db_url) as conn:
+        derived = {m.operator for m in derive(conn, migrations_dir())}
+    assert derived <= set(OPERATORS), f"operators the sample misses: {derived - set(OPERATORS)}"
