@@ -5,6 +5,7 @@ by the contract and behaviour suites (``make mutation`` runs every mutant)."""
 import pytest
 
 from ironarchive_schema import databases
+from ironarchive_schema.mutation import killers
 from ironarchive_schema.mutation.derive import OPERATOR_NAMES, derive
 from ironarchive_schema.mutation.report import equivalent
 from ironarchive_schema.mutation.runner import Runner, state
@@ -24,7 +25,7 @@ def sample(worker_db_url) -> dict:
 @pytest.fixture(scope="session")
 def runner(admin_url, worker_db_url, tmp_path_factory) -> Runner:
     return Runner(admin_url, migrations_dir(), REPO_ROOT, tmp_path_factory.mktemp("mutants"),
-                  state(worker_db_url))
+                  state(worker_db_url), killers.known())
 
 
 @pytest.mark.parametrize("operator", OPERATORS)

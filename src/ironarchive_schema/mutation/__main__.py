@@ -2,7 +2,7 @@
 
 Starts one embedded PostgreSQL server for the whole run, derives the mutants of
 ``MIGRATIONS_DIR`` from a database migrated with it, tests them two at a time, prints the
-table and the score, and writes ``docs/mutation.md``. Exits 1 when a mutant survived
+table and the score, and writes ``docs/mutation.md`` and ``killers.json``. Exits 1 when a mutant survived
 that ``equivalent.yaml`` does not explain, or a run ended in an error.
 """
 
@@ -17,11 +17,15 @@ from ..migrate import Migrate
 from ..migratebin import ensure_migrate
 from ..paths import REPO_ROOT, migrations_dir
 from ..servers import EmbeddedServer
-from . import report
+from . import killers, report
 from .derive import derive
 from .fingerprint import changed, fingerprint
 from .runner import Runner, run_all, state
 from .sample import subset
+
+
+# Beside this module: the package reads it back with importlib.resources.
+KILLERS = Path(__file__).with_name(killers.FILE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--subset", action="store_true", help="one mutant per operator only")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "mutation.md",
-                        help="where to write the report ('-' for none)")
+                        help="where to write the report ('-' for none); a whole run also "
+                             "writes the killers of its mutants, tried first next time")
     args = parser.parse_args(argv)
 
     folder = migrations_dir()
@@ -51,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.subset:
             mutants = subset(mutants, reasons)
         with tempfile.TemporaryDirectory(prefix="ironarchive-mutants-") as workdir:
-            runner = Runner(server.admin_url, folder, REPO_ROOT, Path(workdir), reference)
-            baseline = runner.baseline()
-            if baseline.returncode != 0:
-                print(baseline.stdout[-3000:], baseline.stderr[-2000:], file=sys.stderr)
+            runner = Runner(server.admin_url, folder, REPO_ROOT, Path(workdir), reference,
+                            killers.known())
+            status, output = runner.baseline()
+            if status != 0:
+                print(output[-5000:], file=sys.stderr)
                 print(f"error: the suites fail on the unmutated {folder}: fix that first",
                       file=sys.stderr)
                 return 2
@@ -77,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     if str(args.doc) != "-":
         args.doc.write_text(report.document(results, reasons, folder, seconds, args.subset))
         print(f"wrote {args.doc}")
+        if not args.subset:
+            killers.write(results, KILLERS)
+            print(f"wrote {KILLERS.relative_to(REPO_ROOT)}")
     unexplained = report.non_equivalent_survivors(results, reasons)
     errors = [r for r in results if r.outcome == "error"]
     for r in unexplained:

@@ -4,10 +4,11 @@ Each mutant is first migrated into a database of its own: a file that fails to a
 the mutant ``invalid`` (neither killed nor survived). Then the contract and behaviour
 suites run on the mutated folder in a pytest process of their own (``-x``: the first
 failing test kills the mutant), against the same server, so each run only creates and
-drops its own databases. Both suites always run in full unless one test fails; the
-pre-check only chooses which goes first: the contract when the mutant changed what the
-contract states (catalog, seeded settings), else the behaviour suite, and for a down file
-the lifecycle tests before both.
+drops its own databases. Both suites always run in full unless one test fails; the rest
+only orders them for an early kill. The likeliest killer runs alone first: the test that
+killed the mutant last time (``killers``), else for a down file the lifecycle tests. Then
+the suites: the contract first when the mutant changed what the contract states (catalog,
+seeded settings), else the behaviour suite.
 """
 
 import os
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +27,9 @@ from .mutant import Mutant
 from .workspace import write
 
 SUITES = ("tests/contract", "tests/behaviour")
-# The tests that run down migrations: first for a mutant of a down file (then the rest).
+# The tests that run down migrations: first for a mutant of a down file with no known killer.
 DOWN_TESTS = "tests/behaviour/test_lifecycle.py"
 PYTEST_TIMEOUT = 900  # seconds; a whole unmutated run takes about 12 on 2 cores
-FIRST_FAILURE = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 # Variables of an enclosing pytest-xdist run that must not leak into the inner pytest.
 INHERITED = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
              "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")
@@ -56,12 +57,14 @@ def state(url: str) -> tuple[dict, dict | None]:
 
 class Runner:
     def __init__(self, admin_url: str, migrations_dir: Path, repo_root: Path, workdir: Path,
-                 reference: tuple[dict, dict | None], hypothesis_profile: str = "dev"):
+                 reference: tuple[dict, dict | None], killers: dict[str, str] | None = None,
+                 hypothesis_profile: str = "dev"):
         self.admin_url = admin_url
         self.migrations_dir = migrations_dir
         self.repo_root = repo_root
         self.workdir = workdir
         self.reference = reference
+        self.killers = killers or {}
         self.hypothesis_profile = hypothesis_profile
 
     def _migrated_state(self, folder: Path) -> tuple[dict, dict | None]:
@@ -73,18 +76,34 @@ class Runner:
         finally:
             databases.drop_database(self.admin_url, name)
 
-    def _pytest(self, folder: Path, suites: tuple[str, ...]) -> subprocess.CompletedProcess:
+    def _pytest(self, folder: Path, tests: tuple[str, ...]) -> tuple[int, str, str | None]:
+        """Exit status, output and the first failing test of ``tests`` run on ``folder``."""
+        failure = self.workdir / f"first-failure-{uuid.uuid4().hex}"
         env = {k: v for k, v in os.environ.items() if k not in INHERITED}
         env.update(MIGRATIONS_DIR=str(folder), POSTGRES_BACKEND="url",
-                   TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE=self.hypothesis_profile)
-        return subprocess.run(
+                   TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE=self.hypothesis_profile,
+                   MUTATION_FIRST_FAILURE=str(failure))
+        proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-n", "0",
-             "-p", "no:cacheprovider", *suites],
+             "-p", "no:cacheprovider", "-p", f"{__package__}.firstfailure", *tests],
             cwd=self.repo_root, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT)
+        first = failure.read_text() if failure.exists() else None
+        failure.unlink(missing_ok=True)
+        return proc.returncode, (proc.stdout + proc.stderr).strip(), first
 
-    def baseline(self) -> subprocess.CompletedProcess:
+    def baseline(self) -> tuple[int, str]:
         """The suites on the unmutated folder: they must pass, or no kill means anything."""
-        return self._pytest(self.migrations_dir, SUITES)
+        status, output, _ = self._pytest(self.migrations_dir, SUITES)
+        return status, output
+
+    def _first(self, mutant: Mutant) -> tuple[str, ...]:
+        """The tests likeliest to kill ``mutant``, tried alone before the suites."""
+        known = self.killers.get(mutant.id, "")
+        if known.startswith(tuple(f"{suite}/" for suite in SUITES)):
+            return (known,)
+        if mutant.down_file and (self.repo_root / DOWN_TESTS).exists():
+            return (DOWN_TESTS,)
+        return ()
 
     def run(self, mutant: Mutant) -> Result:
         start = time.monotonic()
@@ -98,19 +117,23 @@ class Runner:
         except MigrateError as exc:
             lines = (exc.output or str(exc)).strip().splitlines() or [str(exc)]
             return result("invalid", detail=lines[-1][:200])
+        first = self._first(mutant)
         suites = SUITES if visible else SUITES[::-1]
-        if mutant.down_file and (self.repo_root / DOWN_TESTS).exists():
-            suites = (DOWN_TESTS, *suites)  # pytest collects the file once, first
         try:
-            proc = self._pytest(folder, suites)
+            if first:
+                # Only a kill counts here: a pass, or a known killer that no longer exists,
+                # leaves the verdict to the suites.
+                status, _, killer = self._pytest(folder, first)
+                if status == 1 and killer:
+                    return result("killed", killer)
+            status, output, killer = self._pytest(folder, suites)
         except subprocess.TimeoutExpired:
             return result("error", detail=f"the suite ran longer than {PYTEST_TIMEOUT} s")
-        if proc.returncode == 0:
+        if status == 0:
             return result("survived")
-        failure = FIRST_FAILURE.search(proc.stdout)
-        if proc.returncode == 1 and failure:
-            return result("killed", failure.group(1))
-        return result("error", detail=(proc.stdout + proc.stderr).strip()[-300:])
+        if status == 1 and killer:
+            return result("killed", killer)
+        return result("error", detail=output[-300:])
 
 
 def run_all(runner: Runner, mutants: list[Mutant], jobs: int = 2,
