@@ -5,9 +5,10 @@ application connection: through psycopg's server-side prepared statements
 (``prepare=True``) where the application prepares it, so PostgreSQL's plan cache makes
 its usual custom-or-generic choice; unprepared (planned for its values) where it does
 not. The time is the client's wall time of execute plus fetch (one round trip on
-127.0.0.1 included); each execution is followed by a rollback (not timed), so writing
+127.0.0.1 included); each execution is followed by a rollback (not timed, and keeping the
+connection's prepared statements: ``plans.rollback_keeping_statements``), so writing
 queries leave nothing behind and can run again. A first, untimed pass over the same
-parameters warms the caches.
+parameters warms the caches and lets the plan cache settle on its choice.
 """
 
 import statistics
@@ -59,7 +60,7 @@ def _run(conn: psycopg.Connection, query: Query, rows: list[dict]) -> list[float
             if cur.description:
                 cur.fetchall()
             timings.append((time.perf_counter() - start) * 1000)
-            conn.rollback()
+            plans.rollback_keeping_statements(conn)
     return timings
 
 

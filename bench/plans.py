@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.rows import dict_row
 
 from .queries import Query
@@ -133,6 +133,17 @@ def problems(query: Query, plan: dict) -> list[str]:
     if query.index and not any(node.index == query.index for node in found):
         issues.append(f"{query.index} not used")
     return issues
+
+
+def rollback_keeping_statements(conn: psycopg.Connection) -> None:
+    """ROLLBACK, sent below psycopg. Its ``rollback()``, and a ROLLBACK statement it
+    executes, also deallocate every prepared statement of the connection: each execution
+    would be a first one, planned again and never on the plan cache's generic plan, where
+    a pooled application connection keeps its statements for its lifetime."""
+    result = conn.pgconn.exec_(b"ROLLBACK")
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise psycopg.OperationalError(
+            f"ROLLBACK failed: {result.error_message.decode(errors='replace').strip()}")
 
 
 def fetch_params(conn: psycopg.Connection, statement: str, n: int = 1) -> list[dict]:

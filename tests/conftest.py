@@ -26,11 +26,13 @@ from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate import Migrate, MigrateError
 from ironarchive_schema.migratebin import ensure_migrate
 from ironarchive_schema.paths import migrations_dir
+from ironarchive_schema.runtimes import Stopwatch, by_folder, summary
 from ironarchive_schema.servers import BACKENDS, start_server
 
 STATE = "ironarchive"
 STATE_KEY = pytest.StashKey[dict]()
 SERVER_KEY = pytest.StashKey[object]()
+STOPWATCH_KEY = pytest.StashKey[Stopwatch]()
 
 
 def pytest_addoption(parser):
@@ -72,30 +74,33 @@ def pytest_sessionstart(session):
     state = {"admin_url": None, "template": None, "template_error": None, "error": None,
              "catalog": None}
     config.stash[STATE_KEY] = state
+    stopwatch = config.stash[STOPWATCH_KEY] = Stopwatch()
     if config.getoption("postgres") == "none":
         state["error"] = "this run has no PostgreSQL server (--postgres=none)"
         return
     try:
         os.environ["MIGRATE_BIN"] = ensure_migrate()
-        server = start_server(config.getoption("postgres"), config.getoption("database_url"))
+        with stopwatch.step("server start"):
+            server = start_server(config.getoption("postgres"), config.getoption("database_url"))
     except ToolchainError as exc:
         pytest.exit(f"error: {exc}", returncode=3)
     config.stash[SERVER_KEY] = server
     signal.signal(signal.SIGTERM, _interrupt)
     state["admin_url"] = server.admin_url
-    state.update(_build_template(server.admin_url))
+    state.update(_build_template(server.admin_url, stopwatch))
 
 
-def _build_template(admin_url: str) -> dict:
+def _build_template(admin_url: str, stopwatch: Stopwatch) -> dict:
     """Migrate a new database to the newest version: its name and catalog, or the error."""
     name = databases.unique_name("template")
     url = databases.create_database(admin_url, name)
     try:
-        Migrate(url).up()
+        with stopwatch.step("template migrate"):
+            Migrate(url).up()
     except MigrateError as exc:
         databases.drop_database(admin_url, name)
         return {"template_error": f"{exc}\n{exc.output}"}
-    with databases.connect(url) as conn:
+    with stopwatch.step("catalog snapshot"), databases.connect(url) as conn:
         schema = catalog.snapshot(conn)
     databases.mark_template(admin_url, name)
     return {"template": name, "catalog": schema}
@@ -105,6 +110,14 @@ def _build_template(admin_url: str) -> dict:
 def pytest_configure_node(node):
     """xdist controller: hand the server and template to each worker."""
     node.workerinput[STATE] = node.config.stash[STATE_KEY]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """One line saying where the run's time went (``make test`` prints one per part)."""
+    if _is_worker(config) or STOPWATCH_KEY not in config.stash:
+        return
+    reports = [r for replist in terminalreporter.stats.values() for r in replist]
+    terminalreporter.write_line(summary(config.stash[STOPWATCH_KEY].steps, by_folder(reports)))
 
 
 def pytest_unconfigure(config):
