@@ -103,9 +103,14 @@ db-start: postgres ## start the local development database and print its URL
 db-stop: $(INSTALLED) ## stop the local development database (its data stays in .devdb/)
 	@$(SCHEMA) db stop
 
+# The schema suite: every test but the mutation sample (test-mutation) and the lint checks
+# themselves (lint-sql runs them once, in one process; they do not depend on the server).
+# The tests of those checks, tests/lint/rules, stay in.
+SCHEMA_SUITE := --ignore=tests/mutation --ignore-glob='tests/lint/test_*.py'
+
 .PHONY: test-schema
-test-schema: postgres $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the schema suite (contract, behaviour, toolchain) on MIGRATIONS_DIR; PG_VERSION=N for major N
-	$(PY) -m pytest -n $(WORKERS) --ignore=tests/mutation $(PYTEST_ARGS)
+test-schema: postgres $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the schema suite (contract, behaviour, toolchain, lint rules) on MIGRATIONS_DIR; PG_VERSION=N for major N
+	$(PY) -m pytest -n $(WORKERS) $(SCHEMA_SUITE) $(PYTEST_ARGS)
 
 # The mutation sample runs the contract and behaviour suites once per mutant, in pytest
 # processes of its own: beside the schema suite it would compete with it for the two cores
@@ -129,7 +134,7 @@ test-matrix: $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the whole schema suite on
 	@failed=""; for major in $(PG_VERSIONS); do \
 	    echo "== PostgreSQL $$major"; start=$$SECONDS; \
 	    PG_VERSION=$$major scripts/ensure-postgres "$(PY)" && \
-	    PG_VERSION=$$major $(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS) || failed="$$failed $$major"; \
+	    PG_VERSION=$$major $(PY) -m pytest -n $(WORKERS) $(SCHEMA_SUITE) $(PYTEST_ARGS) || failed="$$failed $$major"; \
 	    echo "== PostgreSQL $$major: $$((SECONDS - start)) s"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "error: the schema suite failed on PostgreSQL$$failed" >&2; exit 1; fi
