@@ -26,7 +26,7 @@ from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate import Migrate, MigrateError
 from ironarchive_schema.migratebin import ensure_migrate
 from ironarchive_schema.paths import migrations_dir
-from ironarchive_schema.runtimes import Stopwatch, by_folder, summary
+from ironarchive_schema.runtimes import Stopwatch, by_folder, record, summary
 from ironarchive_schema.servers import BACKENDS, start_server
 
 STATE = "ironarchive"
@@ -117,7 +117,9 @@ def pytest_terminal_summary(terminalreporter, config):
     if _is_worker(config) or STOPWATCH_KEY not in config.stash:
         return
     reports = [r for replist in terminalreporter.stats.values() for r in replist]
-    terminalreporter.write_line(summary(config.stash[STOPWATCH_KEY].steps, by_folder(reports)))
+    steps, folders = config.stash[STOPWATCH_KEY].steps, by_folder(reports)
+    terminalreporter.write_line(summary(steps, folders))
+    record(steps, folders, config.stash[STOPWATCH_KEY].elapsed())
 
 
 def pytest_unconfigure(config):

@@ -1,18 +1,31 @@
 """Where a pytest run's time went, for the line the suite prints at its end: what the
 controlling process spent before the first test (starting the server, migrating the
 template), then the tests' own time (setup, call and teardown) by folder of ``tests/``,
-summed over the xdist workers, with each folder's share."""
+summed over the xdist workers, with each folder's share.
 
+With ``RUNTIMES_FILE`` set, each run also appends its account to that file as one JSON
+line; ``python -m ironarchive_schema.runtimes FILE`` adds up the runs of a gate (what
+``scripts/time-gate`` prints as the share of each part).
+"""
+
+import json
+import os
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class Stopwatch:
-    """Named steps of the session's start, in the order they ran."""
+    """Named steps of the session's start, in the order they ran, and the time since."""
 
     def __init__(self):
+        self.started = time.monotonic()
         self.steps: dict[str, float] = {}
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
 
     @contextmanager
     def step(self, name: str):
@@ -39,3 +52,31 @@ def summary(steps: dict[str, float], folders: Counter) -> str:
     tests = ", ".join(f"{folder} {s:.1f} s ({100 * s / total:.0f} %)"
                       for folder, s in folders.most_common())
     return f"time by part: {start or 'no server'}; tests, summed over workers: {tests}"
+
+
+def record(steps: dict[str, float], folders: Counter, wall: float) -> None:
+    """Append this run's account to ``RUNTIMES_FILE``, when it is set."""
+    path = os.environ.get("RUNTIMES_FILE")
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"steps": steps, "tests": dict(folders), "wall": wall}) + "\n")
+
+
+def table(lines: list[str]) -> list[str]:
+    """Markdown: every part of the recorded runs, its seconds and share of their sum."""
+    parts: Counter = Counter()
+    wall = 0.0
+    for line in lines:
+        run = json.loads(line)
+        parts.update(run["steps"])
+        parts.update({f"tests/{folder}": s for folder, s in run["tests"].items()})
+        wall += run["wall"]
+    total = sum(parts.values()) or 1.0
+    rows = [f"| {part} | {s:.1f} | {100 * s / total:.0f} % |" for part, s in parts.most_common()]
+    return ["| part | seconds, summed over processes | share |", "|---|--:|--:|", *rows,
+            f"| all of it, in {len(lines)} pytest runs taking {wall:.0f} s of wall time | "
+            f"{total:.1f} | 100 % |"]
+
+
+if __name__ == "__main__":
+    print("\n".join(table(Path(sys.argv[1]).read_text().splitlines())))
