@@ -10,6 +10,9 @@ receive both through ``workerinput`` and clone the template:
 - ``empty_db_url``: an empty database, for migration lifecycle tests;
 - ``catalog``: one catalog snapshot of the migrated schema per worker.
 
+At the end the controller prints one line saying where the run's time went
+(``ironarchive_schema.runtimes``; ``RUNTIMES_FILE`` also records it).
+
 Settings (command-line flag, else environment variable):
 ``--postgres`` / ``POSTGRES_BACKEND`` (embedded, url, docker, none),
 ``--database-url`` / ``TEST_DATABASE_URL``, ``--migrations-dir`` / ``MIGRATIONS_DIR``.
@@ -74,7 +77,7 @@ def pytest_sessionstart(session):
     state = {"admin_url": None, "template": None, "template_error": None, "error": None,
              "catalog": None}
     config.stash[STATE_KEY] = state
-    stopwatch = config.stash[STOPWATCH_KEY] = Stopwatch()
+    stopwatch = config.stash[STOPWATCH_KEY] = Stopwatch(os.environ.pop("RUNTIMES_FILE", None))
     if config.getoption("postgres") == "none":
         state["error"] = "this run has no PostgreSQL server (--postgres=none)"
         return
@@ -117,9 +120,9 @@ def pytest_terminal_summary(terminalreporter, config):
     if _is_worker(config) or STOPWATCH_KEY not in config.stash:
         return
     reports = [r for replist in terminalreporter.stats.values() for r in replist]
-    steps, folders = config.stash[STOPWATCH_KEY].steps, by_folder(reports)
-    terminalreporter.write_line(summary(steps, folders))
-    record(steps, folders, config.stash[STOPWATCH_KEY].elapsed())
+    stopwatch, folders = config.stash[STOPWATCH_KEY], by_folder(reports)
+    terminalreporter.write_line(summary(stopwatch.steps, folders))
+    record(stopwatch, folders)
 
 
 def pytest_unconfigure(config):

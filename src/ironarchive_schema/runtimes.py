@@ -4,12 +4,12 @@ template), then the tests' own time (setup, call and teardown) by folder of ``te
 summed over the xdist workers, with each folder's share.
 
 With ``RUNTIMES_FILE`` set, each run also appends its account to that file as one JSON
-line; ``python -m ironarchive_schema.runtimes FILE`` adds up the runs of a gate (what
-``scripts/time-gate`` prints as the share of each part).
+line (and takes the variable out of its environment: a pytest that a test starts is part
+of that test's time); ``python -m ironarchive_schema.runtimes FILE`` adds up the runs of a
+gate (what ``scripts/time-gate`` prints as the share of each part).
 """
 
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -20,9 +20,10 @@ from pathlib import Path
 class Stopwatch:
     """Named steps of the session's start, in the order they ran, and the time since."""
 
-    def __init__(self):
+    def __init__(self, record_to: str | None = None):
         self.started = time.monotonic()
         self.steps: dict[str, float] = {}
+        self.record_to = record_to
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -54,12 +55,12 @@ def summary(steps: dict[str, float], folders: Counter) -> str:
     return f"time by part: {start or 'no server'}; tests, summed over workers: {tests}"
 
 
-def record(steps: dict[str, float], folders: Counter, wall: float) -> None:
-    """Append this run's account to ``RUNTIMES_FILE``, when it is set."""
-    path = os.environ.get("RUNTIMES_FILE")
-    if path:
-        with open(path, "a") as out:
-            out.write(json.dumps({"steps": steps, "tests": dict(folders), "wall": wall}) + "\n")
+def record(stopwatch: Stopwatch, folders: Counter) -> None:
+    """Append this run's account to the stopwatch's file, when it has one."""
+    if stopwatch.record_to:
+        with open(stopwatch.record_to, "a") as out:
+            out.write(json.dumps({"steps": stopwatch.steps, "tests": dict(folders),
+                                  "wall": stopwatch.elapsed()}) + "\n")
 
 
 def table(lines: list[str]) -> list[str]:

@@ -30,10 +30,9 @@ SUITES = ("tests/contract", "tests/behaviour")
 # The tests that run down migrations: first for a mutant of a down file with no known killer.
 DOWN_TESTS = "tests/behaviour/test_lifecycle.py"
 PYTEST_TIMEOUT = 900  # seconds; a whole unmutated run takes about 12 on 2 cores
-# Variables of an enclosing pytest-xdist run that must not leak into the inner pytest
-# (whose time is already the enclosing test's: RUNTIMES_FILE would count it twice).
+# Variables of an enclosing pytest-xdist run that must not leak into the inner pytest.
 INHERITED = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
-             "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS", "RUNTIMES_FILE")
+             "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")
 
 
 @dataclass(frozen=True)
