@@ -51,7 +51,7 @@ def summary(steps: dict[str, float], folders: Counter) -> str:
     total = sum(folders.values()) or 1.0
     start = ", ".join(f"{name} {s:.1f} s" for name, s in steps.items())
     tests = ", ".join(f"{folder} {s:.1f} s ({100 * s / total:.0f} %)"
-                      for folder, s in folders.most_common())
+                      for folder, s in folders.most_common()) or "none ran"
     return f"time by part: {start or 'no server'}; tests, summed over workers: {tests}"
 
 

@@ -2,8 +2,8 @@
 
 Starts one embedded PostgreSQL server for the whole run, derives the mutants of
 ``MIGRATIONS_DIR`` from a database migrated with it, tests them two at a time, prints the
-table and the score, and writes ``docs/mutation.md`` and ``killers.json``. Exits 1 when a mutant survived
-that ``equivalent.yaml`` does not explain, or a run ended in an error.
+table and the score, and writes ``docs/mutation.md`` and ``killers.json``. Exits 1 when a
+mutant survived that ``equivalent.yaml`` does not explain, or a run ended in an error.
 """
 
 import argparse
