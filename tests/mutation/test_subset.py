@@ -44,20 +44,3 @@ def test_every_operator_of_the_run_is_in_the_sample(sample, worker_db_url):
         derived = {m.operator for m in derive(conn, migrations_dir())}
     assert derived <= set(OPERATORS), f"operators the sample misses: {derived - set(OPERATORS)}"
 
-
-# A test of the contract that no mutant of drop_index breaks: it passes on the mutant.
-PASSING = "tests/contract/test_contract.py::test_declared_object_exists_as_stated[tenants.name]"
-
-
-@pytest.mark.parametrize("stale", [
-    pytest.param("tests/contract/test_contract.py::test_renamed_long_ago", id="gone"),
-    pytest.param(PASSING, id="passes"),
-])
-def test_a_stale_known_killer_leaves_the_verdict_to_the_suites(stale, sample, admin_url,
-                                                                worker_db_url, tmp_path):
-    mutant = sample["drop_index"]
-    runner = Runner(admin_url, migrations_dir(), REPO_ROOT, tmp_path, state(worker_db_url),
-                    {mutant.id: stale})
-    result = runner.run(mutant)
-    assert result.outcome == "killed", f"{result.outcome} {result.detail}"
-    assert result.killed_by not in (None, stale), result.killed_by
