@@ -24,6 +24,7 @@ Rows are written as COPY text format (tab-separated, ``\\N`` for NULL); no gener
 contains a tab, newline or backslash except the bytea escape written here on purpose.
 """
 
+import functools
 import hashlib
 import itertools
 import random
@@ -188,6 +189,9 @@ class Dataset:
                            for t in range(sizes.tenants)]
         self.user_tenant = [t % sizes.tenants for t in range(sizes.users)]
         self.msp_admins = min(5, sizes.users // 10)
+        # The ids every e-mail and attachment row repeats, made once.
+        self.tenant_ids = [uid(TENANT, t) for t in range(sizes.tenants)]
+        self.mailbox_ids = [uid(MAILBOX, m) for m in range(sizes.mailboxes)]
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -203,6 +207,7 @@ class Dataset:
         h = int(uid(ATTACHMENT, email)[:12], 16)
         return 1 + (h >> 24) % 3 if (h & 0xFFFFFF) < share * 0x1000000 else 0
 
+    @functools.cached_property
     def email_order(self) -> list[int]:
         """The mailbox of each e-mail row, every mailbox's rows spread over the whole load."""
         order = [m for m, count in enumerate(self.mailbox_emails) for _ in range(count)]
@@ -261,7 +266,7 @@ class Dataset:
         rng = random.Random(self.seed + 2)
         types = _weighted(rng, MAILBOX_TYPES, self.sizes.mailboxes)
         return _chunked(
-            f"{uid(MAILBOX, m)}\t{uid(TENANT, self.mailbox_tenant[m])}\t"
+            f"{self.mailbox_ids[m]}\t{self.tenant_ids[self.mailbox_tenant[m]]}\t"
             f"{self.mailbox_address(m)}\tMailbox {m}\t{types[m]}\t"
             f"{'t' if m % 10 else 'f'}\t{self.clock.ago(rng.random() * DAY)}\t"
             f"delta-{uid(MAILBOX, -m - 1)}\t{self.mailbox_emails[m]}\t"
@@ -274,7 +279,7 @@ class Dataset:
         senders = cumulative_zipf(self.sizes.senders, 1.05)
         sender_range = range(self.sizes.senders)
         loaded = clock.ago(0)
-        order = self.email_order()
+        order = self.email_order
 
         def lines() -> Iterator[str]:
             for start in range(0, len(order), CHUNK_ROWS):
@@ -283,8 +288,8 @@ class Dataset:
                 for i, (m, k) in enumerate(zip(block, picks), start):
                     r = rng.random()
                     email = uid(EMAIL, i)
-                    mailbox = uid(MAILBOX, m)
-                    tenant = uid(TENANT, self.mailbox_tenant[m])
+                    mailbox = self.mailbox_ids[m]
+                    tenant = self.tenant_ids[self.mailbox_tenant[m]]
                     words = BODY_WORDS[i % 7:i % 7 + 25]
                     deleted = clock.ago(r * 30 * DAY) if r < SOFT_DELETED_SHARE else NULL
                     yield (
@@ -304,8 +309,7 @@ class Dataset:
         popular = [hashlib.sha256(b"popular-%d" % p).hexdigest()
                    for p in range(self.sizes.popular_files)]
         popularity = cumulative_zipf(self.sizes.popular_files, 1.0)
-        # Migration 000002: an attachment carries its e-mail's tenant (the mailbox's).
-        email_tenant = [uid(TENANT, self.mailbox_tenant[m]) for m in self.email_order()]
+        order = self.email_order
 
         def lines() -> Iterator[str]:
             number = 0
@@ -318,7 +322,9 @@ class Dataset:
                     filename, content_type = FILENAMES[number % len(FILENAMES)]
                     yield (f"{uid(ATTACHMENT, number)}\t{uid(EMAIL, i)}\t{filename}\t"
                            f"{content_type}\t{int(rng.lognormvariate(11, 1.5))}\t{digest}\t"
-                           f"/data/attachments/{digest[:2]}/{digest}.bin\t{email_tenant[i]}")
+                           f"/data/attachments/{digest[:2]}/{digest}.bin\t"
+                           # Migration 000002: the e-mail's tenant (its mailbox's).
+                           f"{self.tenant_ids[self.mailbox_tenant[order[i]]]}")
                     number += 1
         return _chunked(lines())
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import psycopg
 
+from .plans import LARGE_TABLES
+
 #: Server settings that move the figures; reported as the server had them.
 SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "effective_cache_size",
             "random_page_cost", "jit", "max_wal_size", "autovacuum", "fsync",
@@ -79,15 +81,14 @@ def tables(conn: psycopg.Connection) -> list[tuple[str, int, str, str]]:
     return rows
 
 
-def indexes(conn: psycopg.Connection, tables=("emails", "attachments", "jobs", "audit_logs")
-            ) -> list[tuple[str, str, str]]:
+def indexes(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
     """(table, index, size) of every index of the large tables: what ingest pays for."""
     rows = conn.execute(
         "SELECT t.relname, i.relname, pg_size_pretty(pg_relation_size(i.oid)) "
         "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
         "JOIN pg_class t ON t.oid = x.indrelid WHERE t.relname = ANY(%s) "
         "ORDER BY array_position(%s, t.relname::text), pg_relation_size(i.oid) DESC",
-        (list(tables), list(tables))).fetchall()
+        (list(LARGE_TABLES), list(LARGE_TABLES))).fetchall()
     conn.rollback()
     return rows
 

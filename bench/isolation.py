@@ -17,35 +17,27 @@ pays on every execution and the generic plan once.
 """
 
 import statistics
-import time
 from dataclasses import dataclass
 
 import psycopg
 
-from . import plans
-from .queries import QUERIES
+from . import latency, plans
+from .queries import BY_NAME
 
 APP_ROLE = "ironarchive_app"
-QUERY = next(q for q in QUERIES if q.name == "mailbox_listing")
+QUERY = BY_NAME["mailbox_listing"]
 #: The mailboxes of the listing's samples, each with its tenant.
 TENANT_OF_MAILBOX = "SELECT tenant_id FROM mailboxes WHERE id = %(mailbox_id)s"
 #: The isolation goal of issue 8: the listing with RLS at most this many times slower.
 GOAL = 1.2
-#: plan_cache_mode of each measurement, by the name the report gives it.
-MODES = {"auto": "auto", "generic": "force_generic_plan"}
-
-
-def p95(values) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
+#: The plan_cache_mode of each measurement (``plans.set_plan_cache_mode``).
+MODES = ("auto", "generic")
 
 
 @dataclass(frozen=True)
-class Isolation:
-    mode: str
+class Timings:
     on_ms: tuple[float, ...]
     off_ms: tuple[float, ...]
-    plan_on: str
-    plan_off: str
 
     @property
     def median_ratio(self) -> float:
@@ -53,7 +45,15 @@ class Isolation:
 
     @property
     def p95_ratio(self) -> float:
-        return p95(self.on_ms) / p95(self.off_ms)
+        return latency.p95(self.on_ms) / latency.p95(self.off_ms)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    #: By plan mode, in the order of MODES.
+    timings: dict[str, Timings]
+    plan_on: str
+    plan_off: str
 
 
 def _begin(conn: psycopg.Connection, tenant) -> None:
@@ -64,13 +64,7 @@ def _begin(conn: psycopg.Connection, tenant) -> None:
 
 def _time(conn: psycopg.Connection, params: dict, tenant) -> float:
     _begin(conn, tenant)
-    with conn.cursor() as cur:
-        start = time.perf_counter()
-        cur.execute(QUERY.sql, params, prepare=QUERY.prepared)
-        cur.fetchall()
-        elapsed = (time.perf_counter() - start) * 1000
-    plans.rollback_keeping_statements(conn)
-    return elapsed
+    return latency.timed(conn, QUERY, params)
 
 
 def _plan(conn: psycopg.Connection, params: dict, tenant) -> str:
@@ -81,15 +75,11 @@ def _plan(conn: psycopg.Connection, params: dict, tenant) -> str:
     return "\n".join(lines)
 
 
-def measure(url: str, connect, mode: str = "auto") -> Isolation:
-    """Both sides over the listing's sampled mailboxes: a warm-up pass, then the timed one."""
+def _timings(url: str, connect, mode: str, samples: list[dict], tenants: list) -> Timings:
+    """Both sides over the samples, on fresh connections: a warm-up pass, then the timed one."""
     with connect(url) as owner, connect(url) as app:
         for conn in (owner, app):
-            conn.execute(f"SET plan_cache_mode = {MODES[mode]}")
-            conn.commit()
-        samples = plans.fetch_params(owner, QUERY.samples, QUERY.runs)
-        tenants = [owner.execute(TENANT_OF_MAILBOX, params).fetchone()[0] for params in samples]
-        owner.rollback()
+            plans.set_plan_cache_mode(conn, mode)
         on, off = [], []
         for timed in (False, True):
             for turn, (params, tenant) in enumerate(zip(samples, tenants)):
@@ -100,8 +90,17 @@ def measure(url: str, connect, mode: str = "auto") -> Isolation:
                 if timed:
                     on.append(on_ms)
                     off.append(off_ms)
+    return Timings(tuple(on), tuple(off))
+
+
+def measure(url: str, connect) -> Isolation:
+    """The listing's sampled mailboxes timed in every plan mode, and the probe's plans."""
+    with connect(url) as owner:
+        samples = plans.fetch_params(owner, QUERY.samples, QUERY.runs)
         probe = plans.fetch_params(owner, QUERY.probe)[0]
-        tenant = owner.execute(TENANT_OF_MAILBOX, probe).fetchone()[0]
+        tenants = [owner.execute(TENANT_OF_MAILBOX, params).fetchone()[0]
+                   for params in [*samples, probe]]
         owner.rollback()
-        return Isolation(mode, tuple(on), tuple(off), _plan(app, probe, tenant),
-                         _plan(owner, probe, None))
+    timings = {mode: _timings(url, connect, mode, samples, tenants[:-1]) for mode in MODES}
+    with connect(url) as owner, connect(url) as app:
+        return Isolation(timings, _plan(app, probe, tenants[-1]), _plan(owner, probe, None))

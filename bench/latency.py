@@ -46,22 +46,36 @@ class Latency:
 
     @property
     def p95_ms(self) -> float:
-        if len(self.timings_ms) < 20:
-            return max(self.timings_ms)
-        return statistics.quantiles(self.timings_ms, n=20, method="inclusive")[18]
+        return p95(self.timings_ms)
+
+
+def p95(values) -> float:
+    """The 95th percentile; with under 20 values, the maximum."""
+    if len(values) < 20:
+        return max(values)
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def before_and_after(latencies: dict[str, list[Latency]]) -> list[tuple[Latency, Latency]]:
+    """(before, after) of each query, in the catalogue's order."""
+    before = {r.query.name: r for r in latencies["before"]}
+    return [(before[after.query.name], after) for after in latencies["after"]]
+
+
+def timed(conn: psycopg.Connection, query: Query, params: dict) -> float:
+    """Milliseconds of one execution with its fetch, then the (untimed) rollback."""
+    with conn.cursor() as cur:
+        start = time.perf_counter()
+        cur.execute(query.sql, params, prepare=query.prepared)
+        if cur.description:
+            cur.fetchall()
+        elapsed = (time.perf_counter() - start) * 1000
+    plans.rollback_keeping_statements(conn)
+    return elapsed
 
 
 def _run(conn: psycopg.Connection, query: Query, rows: list[dict]) -> list[float]:
-    timings = []
-    with conn.cursor() as cur:
-        for params in rows:
-            start = time.perf_counter()
-            cur.execute(query.sql, params, prepare=query.prepared)
-            if cur.description:
-                cur.fetchall()
-            timings.append((time.perf_counter() - start) * 1000)
-            plans.rollback_keeping_statements(conn)
-    return timings
+    return [timed(conn, query, params) for params in rows]
 
 
 def trimmed(lines: list[str], keep: int = PLAN_LINES) -> str:

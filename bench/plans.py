@@ -87,13 +87,8 @@ def explain(conn: psycopg.Connection, query: Query, params: Mapping, mode: str =
     plan cache decides on a generic plan from the first five). Everything is rolled back:
     with ANALYZE a writing query really runs, and nothing of it may stay.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     conn.rollback()
-    # Session level, and committed: SET LOCAL would be undone by the warm-up rollbacks.
-    conn.execute(sql.SQL("SET plan_cache_mode = {}").format(
-        sql.Literal("auto" if mode == "auto" else f"force_{mode}_plan")))
-    conn.commit()
+    set_plan_cache_mode(conn, mode)
     try:
         names = prepare(conn, query)
         for row in warmup:
@@ -104,6 +99,17 @@ def explain(conn: psycopg.Connection, query: Query, params: Mapping, mode: str =
         conn.rollback()
         conn.execute("RESET plan_cache_mode")
         conn.commit()
+
+
+def set_plan_cache_mode(conn: psycopg.Connection, mode: str) -> None:
+    """``plan_cache_mode`` for the session, committed: ``custom`` and ``generic`` force that
+    plan, ``auto`` leaves the choice to the plan cache. (SET LOCAL would be undone by the
+    rollback after each execution.)"""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    conn.execute(sql.SQL("SET plan_cache_mode = {}").format(
+        sql.Literal("auto" if mode == "auto" else f"force_{mode}_plan")))
+    conn.commit()
 
 
 def plan_json(conn: psycopg.Connection, query: Query, params: Mapping,

@@ -6,6 +6,8 @@ environment does without it, so it is imported only here, when a plot is drawn.
 
 from pathlib import Path
 
+from .latency import before_and_after
+
 NEEDS = "matplotlib (the 'bench' extra: `make bench` installs it)"
 
 
@@ -55,13 +57,12 @@ def _ingest(ax, measured) -> None:
 
 
 def _latency(ax, latencies) -> None:
-    after = latencies["after"]
-    before = {r.query.name: r for r in latencies["before"]}
-    names = [r.query.name for r in after]
+    pairs = before_and_after(latencies)
+    names = [after.query.name for _before, after in pairs]
     y = list(range(len(names)))[::-1]
     for offset, label, color, results in (
-            (0.2, "before (Story 1.2 indexes)", "#fdae6b", [before[n] for n in names]),
-            (-0.2, "after (migration 000001)", "#31a354", after)):
+            (0.2, "before (Story 1.2 indexes)", "#fdae6b", [b for b, _after in pairs]),
+            (-0.2, "after (migration 000001)", "#31a354", [a for _before, a in pairs])):
         ax.barh([k + offset for k in y], [r.p95_ms for r in results], 0.4,
                 label=f"{label}: p95", color=color)
         ax.plot([r.median_ms for r in results], [k + offset for k in y], "k|", markersize=9)

@@ -55,7 +55,7 @@ class Run:
     shape: list | None = None
     index_sets: dict[str, dict[str, str | None]] | None = None
     latencies: dict[str, list[latency.Latency]] | None = None
-    isolation_cost: dict[str, isolation.Isolation] | None = None
+    isolation_cost: isolation.Isolation | None = None
     wall_s: float = 0.0
 
 
@@ -119,9 +119,8 @@ def benchmark(run: Run, admin_url: str) -> None:
     log("queries with the migration's indexes (after)")
     run.latencies["after"] = measure_queries(url)
     log("the listing with row-level security on (application role) and off (owner)")
-    run.isolation_cost = {}
-    for mode in isolation.MODES:
-        cost = run.isolation_cost[mode] = isolation.measure(url, databases.connect, mode)
+    run.isolation_cost = isolation.measure(url, databases.connect)
+    for mode, cost in run.isolation_cost.timings.items():
         log(f"  {mode} plan: on/off median {cost.median_ratio:.2f}x, p95 {cost.p95_ratio:.2f}x")
     log("queries with Story 1.2's indexes (before)")
     with databases.connect(url) as conn:
