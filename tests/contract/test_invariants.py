@@ -143,20 +143,21 @@ def primary_keys_are_named_table_pkey(snapshot) -> list[str]:
             if con["type"] == "p" and name != f"{table}_pkey"]
 
 
-def foreign_keys_are_named_table_columns_fkey(snapshot) -> list[str]:
+def _named_table_columns(snapshot, contype: str, suffix: str) -> list[str]:
+    """Constraints of ``contype`` not named ``<table>_<columns>_<suffix>``."""
     return [_misnamed(table, name, want)
             for table in _tables(snapshot)
             for name, con in _rows(snapshot, "constraints", table).items()
-            if con["type"] == "f"
-            for want in [f"{table}_{'_'.join(con['columns'])}_fkey"] if name != want]
+            if con["type"] == contype
+            for want in [f"{table}_{'_'.join(con['columns'])}_{suffix}"] if name != want]
+
+
+def foreign_keys_are_named_table_columns_fkey(snapshot) -> list[str]:
+    return _named_table_columns(snapshot, "f", "fkey")
 
 
 def unique_constraints_are_named_table_columns_key(snapshot) -> list[str]:
-    return [_misnamed(table, name, want)
-            for table in _tables(snapshot)
-            for name, con in _rows(snapshot, "constraints", table).items()
-            if con["type"] == "u"
-            for want in [f"{table}_{'_'.join(con['columns'])}_key"] if name != want]
+    return _named_table_columns(snapshot, "u", "key")
 
 
 def unique_indexes_are_named_table_columns_functions_key(snapshot) -> list[str]:
