@@ -8,7 +8,7 @@ receive both through ``workerinput`` and clone the template:
 - ``fresh_db_url``: a database of its own, copied from the template (~11 ms), for tests
   that must commit;
 - ``empty_db_url``: an empty database, for migration lifecycle tests;
-- ``catalog``: one catalog snapshot of the migrated schema per worker.
+- ``catalog_snapshot``: the migrated template's catalog, read once per run.
 
 At the end the controller prints one line saying where the run's time went
 (``ironarchive_schema.runtimes``; ``RUNTIMES_FILE`` also records it).
@@ -206,7 +206,7 @@ def empty_db_url(admin_url):
 
 
 @pytest.fixture(scope="session")
-def catalog_snapshot(worker_db_url) -> dict:
-    """One catalog snapshot of the schema at the newest migration, per worker."""
-    with databases.connect(worker_db_url) as conn:
-        return catalog.snapshot(conn)
+def catalog_snapshot(server_state, template_name) -> dict:
+    """The catalog of the schema at the newest migration: the template's, which every
+    database copied from it shares, read once per run by the controller."""
+    return server_state["catalog"]
