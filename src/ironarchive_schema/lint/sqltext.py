@@ -28,9 +28,6 @@ class Statement:
     def starts_with(self, *words: str) -> bool:
         return self.words[:len(words)] == words
 
-    def __str__(self) -> str:
-        return " ".join(self.words[:4])
-
 
 def _is_routine_definition(words: list[str]) -> bool:
     """CREATE [OR REPLACE] FUNCTION|PROCEDURE: psql's test for a BEGIN ATOMIC body."""

@@ -24,10 +24,6 @@ from .runner import Runner, run_all, state
 from .sample import subset
 
 
-# Beside this module: the package reads it back with importlib.resources.
-KILLERS = Path(__file__).with_name(killers.FILE)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ironarchive_schema.mutation")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
@@ -84,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         args.doc.write_text(report.document(results, reasons, folder, seconds, args.subset))
         print(f"wrote {args.doc}")
         if not args.subset:
-            killers.write(results, KILLERS)
-            print(f"wrote {KILLERS.relative_to(REPO_ROOT)}")
+            print(f"wrote {killers.write(results)}")
     unexplained = report.non_equivalent_survivors(results, reasons)
     errors = [r for r in results if r.outcome == "error"]
     for r in unexplained:

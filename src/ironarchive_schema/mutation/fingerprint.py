@@ -2,8 +2,9 @@
 tests. A run during which any of them changed tested a moving target, so its results do not
 count (another engineer's, or a tool's, edit in the working tree)."""
 
-import hashlib
 from pathlib import Path
+
+from ..lint.lock import file_hash
 
 WATCHED = ("contract", "tests/contract", "tests/behaviour", "src/ironarchive_schema")
 
@@ -13,7 +14,7 @@ def fingerprint(repo_root: Path, migrations_dir: Path) -> dict[str, str]:
     files = [p for p in migrations_dir.glob("*.sql")]
     for folder in WATCHED:
         files += [p for p in (repo_root / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
+    return {str(p): file_hash(p) for p in sorted(files)}
 
 
 def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:

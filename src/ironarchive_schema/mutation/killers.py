@@ -20,6 +20,9 @@ def known() -> dict[str, str]:
     return json.loads(source.read_text()) if source.is_file() else {}
 
 
-def write(results: list[Result], path: Path) -> None:
+def write(results: list[Result]) -> Path:
+    """Replace the file, beside this module in the source tree, with the run's kills."""
+    path = Path(__file__).with_name(FILE)
     kills = {r.mutant.id: r.killed_by for r in results if r.outcome == "killed"}
     path.write_text(json.dumps(dict(sorted(kills.items())), indent=0, ensure_ascii=False) + "\n")
+    return path

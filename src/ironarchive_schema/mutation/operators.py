@@ -8,10 +8,10 @@ a migration that adds a table gets its mutants from the catalog alone.
 import re
 from collections.abc import Callable, Iterator
 
+from ..catalog import qualify
+from ..contract import ACTION_CODES, TABLE_KINDS, VOLATILITY
 from .mutant import Mutant, literal, qualified, quote
 
-FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
-              "d": "SET DEFAULT"}
 # A near type for each type: what a careless edit of a migration would write instead.
 NEAR_TYPES = {
     "integer": "bigint",
@@ -24,7 +24,6 @@ NEAR_TYPES = {
     "numeric": "double precision",
 }
 VARCHAR = re.compile(r"character varying\(\d+\)")
-TABLE_KINDS = ("r", "p")
 ON_DELETE = re.compile(r" ON DELETE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)( \([^)]*\))?")
 REFERENCES = re.compile(r"REFERENCES [^(]+\([^)]*\)( MATCH \w+)?")
 COMPARISON = re.compile(r"(>=|<=|>|<) (-?\d+)\b")
@@ -41,7 +40,7 @@ def _columns(snap: dict) -> Iterator[tuple[str, str, dict]]:
     tables = _tables(snap)
     for key, col in snap["columns"].items():
         if col["table"] in tables:
-            yield col["table"], key[len(col["table"]) + 1:], col
+            yield col["table"], _name(key, col["table"]), col
 
 
 def _name(key: str, table: str) -> str:
@@ -94,7 +93,7 @@ def fk_on_delete(snap: dict) -> Iterator[Mutant]:
             continue
         bare = ON_DELETE.sub("", con["definition"])
         refs = REFERENCES.search(bare)
-        for code, action in FK_ACTIONS.items():
+        for code, action in ACTION_CODES.items():
             if code == con["on_delete"]:
                 continue
             definition = f"{bare[:refs.end()]} ON DELETE {action}{bare[refs.end():]}"
@@ -154,15 +153,14 @@ def passthrough_trigger_function(snap: dict) -> Iterator[Mutant]:
     """
     levels: dict[str, set[str]] = {}
     for trg in snap["triggers"].values():
-        schema = trg["function_schema"]
-        name = trg["function"] if schema == "public" else f"{schema}.{trg['function']}"
+        name = qualify(trg["function_schema"], trg["function"])
         levels.setdefault(f"{name}()", set()).add(trg["level"])
     for key, fn in snap["functions"].items():
         if fn["returns"] != "trigger":
             continue
         # Statement-level triggers have no row: NEW and OLD are NULL there anyway.
         result = "NULL" if levels.get(key) == {"STATEMENT"} else "COALESCE(NEW, OLD)"
-        options = [{"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}[fn["volatility"]]]
+        options = [VOLATILITY[fn["volatility"]].upper()]
         if fn["security_definer"]:
             options.append("SECURITY DEFINER")
         for setting in fn["config"] or ():

@@ -4,7 +4,6 @@ Survivors that cannot be killed (the mutant behaves exactly like the original) a
 by hand in ``equivalent.yaml``, keyed by mutant id, each with a one-line reason.
 """
 
-import hashlib
 from collections import Counter
 from datetime import datetime, timezone
 from importlib import resources
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from ..lint.lock import file_hash
 from ..migrations import read
 from .runner import Result
 
@@ -49,7 +49,7 @@ def migration_set(migrations_dir: Path) -> list[str]:
     for m in read(migrations_dir):
         for path in (m.up, m.down):
             if path is not None:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+                digest = file_hash(path)[:12]
                 lines.append(f"`{path.name}` (sha256 {digest}…)")
     return lines
 

@@ -57,15 +57,13 @@ def state(url: str) -> tuple[dict, dict | None]:
 
 class Runner:
     def __init__(self, admin_url: str, migrations_dir: Path, repo_root: Path, workdir: Path,
-                 reference: tuple[dict, dict | None], killers: dict[str, str] | None = None,
-                 hypothesis_profile: str = "dev"):
+                 reference: tuple[dict, dict | None], killers: dict[str, str] | None = None):
         self.admin_url = admin_url
         self.migrations_dir = migrations_dir
         self.repo_root = repo_root
         self.workdir = workdir
         self.reference = reference
         self.killers = killers or {}
-        self.hypothesis_profile = hypothesis_profile
 
     def _migrated_state(self, folder: Path) -> tuple[dict, dict | None]:
         name = databases.unique_name("mutant")
@@ -81,7 +79,7 @@ class Runner:
         failure = self.workdir / f"first-failure-{uuid.uuid4().hex}"
         env = {k: v for k, v in os.environ.items() if k not in INHERITED}
         env.update(MIGRATIONS_DIR=str(folder), POSTGRES_BACKEND="url",
-                   TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE=self.hypothesis_profile,
+                   TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE="dev",
                    MUTATION_FIRST_FAILURE=str(failure))
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-n", "0",
