@@ -165,19 +165,11 @@ def migrate_on():
     return lambda url: Migrate(url, migrations_dir())
 
 
-def _own_database(admin_url: str, purpose: str, template: str = "template0"):
-    name = databases.unique_name(purpose)
-    url = databases.create_database(admin_url, name, template=template)
-    try:
-        yield url
-    finally:
-        databases.drop_database(admin_url, name)
-
-
 @pytest.fixture(scope="session")
 def worker_db_url(admin_url, template_name):
     """This worker's copy of the migrated template, shared by its ``db`` tests."""
-    yield from _own_database(admin_url, "worker", template_name)
+    with databases.temporary(admin_url, "worker", template_name) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -196,13 +188,15 @@ def db(worker_conn):
 @pytest.fixture
 def fresh_db_url(admin_url, template_name):
     """A migrated database of the test's own, for tests that commit or run migrate."""
-    yield from _own_database(admin_url, "fresh", template_name)
+    with databases.temporary(admin_url, "fresh", template_name) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_db_url(admin_url):
     """An empty database (copy of template0), for migration lifecycle tests."""
-    yield from _own_database(admin_url, "empty")
+    with databases.temporary(admin_url, "empty") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

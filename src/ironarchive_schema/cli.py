@@ -148,9 +148,7 @@ def _migrated_catalog() -> tuple[dict, dict | None, int | None]:
     signal.signal(signal.SIGTERM, _interrupt)
     server = start_server()
     try:
-        name = databases.unique_name("schema")
-        url = databases.create_database(server.admin_url, name)
-        try:
+        with databases.temporary(server.admin_url, "schema") as url:
             migrate = Migrate(url, migrations_dir())
             print(f"+ {migrate.describe('up')}", file=sys.stderr)
             try:
@@ -160,8 +158,6 @@ def _migrated_catalog() -> tuple[dict, dict | None, int | None]:
                 raise
             with databases.connect(url) as conn:
                 return catalog.snapshot(conn), catalog.settings(conn), migrate.version().number
-        finally:
-            databases.drop_database(server.admin_url, name)
     finally:
         server.stop()
 

@@ -2,6 +2,8 @@
 
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
@@ -59,6 +61,18 @@ def create_database(admin_url: str, name: str, template: str = "template0",
             statement += sql.SQL(" STRATEGY FILE_COPY")
         conn.execute(statement)
     return urls.with_database(admin_url, name)
+
+
+@contextmanager
+def temporary(admin_url: str, purpose: str, template: str = "template0",
+              owner: str | None = None) -> Iterator[str]:
+    """A new database (``create_database``) for the ``with`` block, dropped when it ends."""
+    name = unique_name(purpose)
+    url = create_database(admin_url, name, template=template, owner=owner)
+    try:
+        yield url
+    finally:
+        drop_database(admin_url, name)
 
 
 def drop_database(admin_url: str, name: str) -> None:

@@ -33,12 +33,10 @@ def owner_url(admin_url):
         role, password = databases.unique_name("owner"), secrets.token_urlsafe(16)
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB CREATEROLE "
                              "PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
-    name = databases.unique_name("owned")
     try:
-        url = databases.create_database(admin_url, name, owner=role)
-        yield with_login(url, role, password), role
+        with databases.temporary(admin_url, "owned", owner=role) as url:
+            yield with_login(url, role, password), role
     finally:
-        databases.drop_database(admin_url, name)
         with databases.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 

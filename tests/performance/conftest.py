@@ -16,16 +16,12 @@ SCALE = 0.01
 
 @pytest.fixture(scope="session")
 def plan_db_url(admin_url, template_name):
-    name = databases.unique_name("plans")
-    url = databases.create_database(admin_url, name, template=template_name)
-    try:
+    with databases.temporary(admin_url, "plans", template_name) as url:
         with databases.connect(url) as conn:
             data.load(conn, data.Sizes.at(SCALE))
             conn.autocommit = True
             conn.execute("VACUUM (ANALYZE)")
         yield url
-    finally:
-        databases.drop_database(admin_url, name)
 
 
 @pytest.fixture(scope="session")

@@ -39,15 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     server = EmbeddedServer()
     try:
-        name = databases.unique_name("mutation_reference")
-        url = databases.create_database(server.admin_url, name)
-        try:
+        with databases.temporary(server.admin_url, "mutation_reference") as url:
             Migrate(url, folder).up()
             with databases.connect(url) as conn:
                 mutants = derive(conn, folder)
             reference = state(url)
-        finally:
-            databases.drop_database(server.admin_url, name)
         reasons = report.equivalent()
         if args.subset:
             mutants = subset(mutants, reasons)

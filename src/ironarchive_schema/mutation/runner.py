@@ -66,13 +66,9 @@ class Runner:
         self.killers = killers or {}
 
     def _migrated_state(self, folder: Path) -> tuple[dict, dict | None]:
-        name = databases.unique_name("mutant")
-        url = databases.create_database(self.admin_url, name)
-        try:
+        with databases.temporary(self.admin_url, "mutant") as url:
             Migrate(url, folder).up()
             return state(url)
-        finally:
-            databases.drop_database(self.admin_url, name)
 
     def _pytest(self, folder: Path, tests: tuple[str, ...]) -> tuple[int, str, str | None]:
         """Exit status, output and the first failing test of ``tests`` run on ``folder``."""
