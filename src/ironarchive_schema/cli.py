@@ -182,7 +182,8 @@ def cmd_schema_diff(_args) -> int:
 def cmd_schema_docs(_args) -> int:
     snapshot, settings, version = _migrated_catalog()
     schemadoc.DOCS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    schemadoc.DOCS_FILE.write_text(schemadoc.generate(snapshot, settings, version))
+    schemadoc.DOCS_FILE.write_text(
+        schemadoc.generate(contract.from_catalog(snapshot, settings, version)))
     print(f"wrote {schemadoc.DOCS_FILE.relative_to(REPO_ROOT)} (migration {version})",
           file=sys.stderr)
     return 0

@@ -7,7 +7,6 @@ only (no dates, no paths), so the same migrations always give the same bytes.
 
 import json
 
-from .contract import from_catalog
 from .paths import REPO_ROOT
 
 DOCS_FILE = REPO_ROOT / "docs" / "schema.md"
@@ -18,8 +17,9 @@ SHORT_TYPES = {"timestamp with time zone": "timestamptz",
                "character varying": "varchar", "double precision": "float8"}
 
 
-def generate(snapshot: dict, settings: dict | None, version: int | None) -> str:
-    schema = from_catalog(snapshot, settings, version)
+def generate(schema: dict) -> str:
+    """The document for ``schema``, the database as ``contract.from_catalog`` states it."""
+    version = schema["version"]
     tables = _parents_first(schema["tables"])
     lines = [
         "# IronArchive schema",

@@ -3,12 +3,10 @@
 import pytest
 
 from ironarchive_schema import schemadoc
-from ironarchive_schema.migrations import newest_version
-from ironarchive_schema.paths import migrations_dir
 
 
-def test_schema_docs_are_current(catalog_snapshot, seeded_settings):
-    want = schemadoc.generate(catalog_snapshot, seeded_settings, newest_version(migrations_dir()))
+def test_schema_docs_are_current(database):
+    want = schemadoc.generate(database)
     path = schemadoc.DOCS_FILE
     have = path.read_text() if path.exists() else ""
     if have != want:
