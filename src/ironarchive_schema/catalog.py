@@ -13,6 +13,8 @@ from importlib import resources
 import psycopg
 from psycopg.rows import dict_row
 
+from . import databases
+
 #: golang-migrate's bookkeeping table: not part of the schema the migrations describe.
 MIGRATE_TABLE = "schema_migrations"
 
@@ -41,6 +43,17 @@ def _key(section: str, row: dict) -> str:
     if section in ("relations", "types", "indexes"):
         return qualify(schema, name)
     return f"{row['table']}.{name}"
+
+
+def snapshot_of(url: str) -> dict[str, dict[str, dict]]:
+    """``snapshot`` of the database at ``url``, on a connection of its own."""
+    with databases.connect(url) as conn:
+        return snapshot(conn)
+
+
+def base_tables(snap: dict) -> list[str]:
+    """The ordinary tables of a snapshot (no views, no partitioned parents), by name."""
+    return sorted(name for name, rel in snap["relations"].items() if rel["kind"] == "r")
 
 
 def snapshot(conn: psycopg.Connection, ignore_tables: tuple[str, ...] = (MIGRATE_TABLE,)

@@ -11,11 +11,15 @@ import datetime
 import re
 import string
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
+#: For properties whose examples share the test's fixtures (``db`` is rolled back after the
+#: test, and each example cleans up after itself).
+examples_share_fixtures = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 INTEGER_RANGES = {"smallint": (-(2**15), 2**15 - 1), "integer": INT32, "bigint": INT64}
 
 #: Characters with case mappings that differ between languages and Unicode versions, mixed

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -20,9 +20,7 @@ from psycopg.types.json import Jsonb
 from . import rows
 from .outcomes import ACCEPTED, attempt_to, describe, outcome
 from .strategies import (ENUMS, INTEGER_RANGES, SHA256, address_like, case_variant, column_type,
-                         for_type, text, valid_row)
-
-examples_share_fixtures = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+                         examples_share_fixtures, for_type, text, valid_row)
 
 
 @pytest.fixture

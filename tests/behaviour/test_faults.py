@@ -44,13 +44,8 @@ def watch(fresh_db_url):
         yield conn
 
 
-def snapshot(url: str) -> dict:
-    with databases.connect(url) as conn:
-        return catalog.snapshot(conn)
-
-
 def tables(url: str) -> set[str]:
-    return {name for name, rel in snapshot(url)["relations"].items() if rel["kind"] == "r"}
+    return set(catalog.base_tables(catalog.snapshot_of(url)))
 
 
 def make(target: str, *args: str, database_url: str, folder) -> subprocess.CompletedProcess:
@@ -69,13 +64,14 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
                             up="CREATE TABLE fault_probe_a (id integer);\nSELECT 1 / 0;\n",
                             down="DROP TABLE fault_probe_a;\n")
     migrate = Migrate(fresh_db_url, folder)
-    before = snapshot(fresh_db_url)
+    before = catalog.snapshot_of(fresh_db_url)
 
     with pytest.raises(MigrateError) as failed:
         migrate.up()
     assert failed.value.returncode == 1 and "division by zero" in failed.value.output
     assert migrate.version() == Version(version, dirty=True)
-    assert catalog.diff(before, snapshot(fresh_db_url)) == [], "statements of a failed file stay"
+    assert catalog.diff(before, catalog.snapshot_of(fresh_db_url)) == [], \
+        "statements of a failed file stay"
     status = make("migrate-status", database_url=fresh_db_url, folder=folder)
     assert status.stdout.strip() == f"version: {version} (dirty)", status.stderr
     with pytest.raises(MigrateError, match="Dirty database version"):
@@ -103,7 +99,7 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     last_good = newest_version(folder)
     version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
     migrate = Migrate(fresh_db_url, folder)
-    before = snapshot(fresh_db_url)
+    before = catalog.snapshot_of(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
     process = start(migrate, "up")
     try:
@@ -119,7 +115,8 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     if orphan == "terminated":
         terminate(watch, backend)
         watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
-        assert catalog.diff(before, snapshot(fresh_db_url)) == [], "a killed migration left a trace"
+        assert catalog.diff(before, catalog.snapshot_of(fresh_db_url)) == [], \
+            "a killed migration left a trace"
         recover_to = last_good
     else:
         watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))

@@ -24,11 +24,6 @@ def version_id(migration) -> str:
     return f"v{migration.version:06d}"
 
 
-def snapshot(url: str) -> dict:
-    with databases.connect(url) as conn:
-        return catalog.snapshot(conn)
-
-
 def assert_same_catalog(want: dict, have: dict, title: str) -> None:
     differences = catalog.diff(want, have)
     assert not differences, "\n".join([title, *differences])
@@ -41,17 +36,17 @@ def test_down_undoes_up_one_version_at_a_time(empty_db_url, migrate_on, migratio
     previous = MIGRATIONS[index - 1].version if index else None
     if previous is not None:
         migrate.goto(previous)
-    before = snapshot(empty_db_url)
+    before = catalog.snapshot_of(empty_db_url)
     migrate.up(1)
     assert migrate.version() == Version(migration.version, dirty=False)
-    after_up = snapshot(empty_db_url)
+    after_up = catalog.snapshot_of(empty_db_url)
     migrate.down(1)
     assert migrate.version() == Version(previous, dirty=False)
     name = f"{migration.version:06d}_{migration.title}"
-    assert_same_catalog(before, snapshot(empty_db_url),
+    assert_same_catalog(before, catalog.snapshot_of(empty_db_url),
                         f"{name}: down does not undo up (- gone, + left behind):")
     migrate.up(1)
-    assert_same_catalog(after_up, snapshot(empty_db_url),
+    assert_same_catalog(after_up, catalog.snapshot_of(empty_db_url),
                         f"{name}: up after down builds another schema (- first up, + second):")
 
 
@@ -59,22 +54,21 @@ def test_up_on_an_empty_database_reaches_the_newest_version_clean(empty_db_url, 
     migrate = migrate_on(empty_db_url)
     migrate.up()
     assert migrate.version() == Version(newest_version(migrate.migrations_dir), dirty=False)
-    tables = {name for name, rel in snapshot(empty_db_url)["relations"].items()
-              if rel["kind"] == "r"}
-    assert CORE_TABLES <= tables
+    assert CORE_TABLES <= set(catalog.base_tables(catalog.snapshot_of(empty_db_url)))
 
 
 def test_all_up_all_down_all_up_gives_identical_catalogs(empty_db_url, migrate_on):
     """D11: after up then down the catalog is what it was; up again gives the same schema."""
     migrate = migrate_on(empty_db_url)
-    empty = snapshot(empty_db_url)
+    empty = catalog.snapshot_of(empty_db_url)
     migrate.up()
-    migrated = snapshot(empty_db_url)
+    migrated = catalog.snapshot_of(empty_db_url)
     migrate.down("all")
     assert migrate.version() == Version(None, dirty=False)
-    assert_same_catalog(empty, snapshot(empty_db_url), "down -all leaves a trace:")
+    assert_same_catalog(empty, catalog.snapshot_of(empty_db_url), "down -all leaves a trace:")
     migrate.up()
-    assert_same_catalog(migrated, snapshot(empty_db_url), "up again builds another schema:")
+    assert_same_catalog(migrated, catalog.snapshot_of(empty_db_url),
+                        "up again builds another schema:")
 
 
 def test_plain_up_at_the_newest_version_is_no_change(fresh_db_url, migrate_on):

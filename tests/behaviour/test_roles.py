@@ -51,15 +51,12 @@ def test_migrations_apply_and_roll_back_as_a_non_superuser_owner(owner_url, migr
 
     migrate.up()
     assert migrate.version() == Version(newest_version(migrate.migrations_dir), dirty=False)
-    with databases.connect(url) as conn:
-        migrated = catalog.snapshot(conn)
+    migrated = catalog.snapshot_of(url)
     owners = {name: rel["owner"] for name, rel in migrated["relations"].items()}
     assert set(owners.values()) == {role}, owners
 
     migrate.down("all")
     assert migrate.version() == Version(None, dirty=False)
-    with databases.connect(url) as conn:
-        assert catalog.diff(empty, catalog.snapshot(conn)) == []
+    assert catalog.diff(empty, catalog.snapshot_of(url)) == []
     migrate.up()
-    with databases.connect(url) as conn:
-        assert catalog.diff(migrated, catalog.snapshot(conn)) == []
+    assert catalog.diff(migrated, catalog.snapshot_of(url)) == []

@@ -7,7 +7,7 @@ the upgrade, tenant_id NULL, and each still visible to its user's tenant.
 
 from ironarchive_schema import databases
 
-from .tenancy import APP_ROLE
+from .tenancy import session
 from .test_lifecycle import SEEDS
 
 TENANTS = ("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-0000000000f1")
@@ -63,9 +63,7 @@ def test_version_1_data_gets_its_tenant_and_audit_rows_are_not_rewritten(empty_d
         # Each old row is its user's tenant's; the system row is the MSP's only.
         seen = {}
         for tenant in TENANTS:
-            with conn.transaction(force_rollback=True):
-                conn.execute(f"SET LOCAL ROLE {APP_ROLE}")
-                conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+            with session(conn, tenant):
                 seen[tenant] = conn.execute("SELECT action FROM audit_logs ORDER BY 1"
                                             ).fetchall()
         assert seen == {TENANTS[0]: [("MAILBOX_ADD",)], TENANTS[1]: [("LOGIN",)]}

@@ -231,6 +231,13 @@ def test_property_each_context_sees_exactly_its_rows(db, shapes, msp_rows, data)
     assert {table: ids for table, ids in leaks.items() if ids} == {}
 
 
+def _contents(db) -> dict[str, tuple]:
+    """Each table's row count and a digest of all its rows, as its owner sees them."""
+    return {table: db.execute(sql.SQL("SELECT count(*), md5(string_agg(t::text, '' "
+                                      "ORDER BY t.id)) FROM {} AS t").format(
+        sql.Identifier(table))).fetchone() for table in TABLES}
+
+
 @property_settings
 @given(shapes=ARCHIVES, data=st.data())
 def test_property_other_tenants_rows_cannot_be_changed(db, shapes, data):
@@ -239,17 +246,13 @@ def test_property_other_tenants_rows_cannot_be_changed(db, shapes, data):
         tenant = data.draw(st.sampled_from(archive.tenants()), label="tenant")
         others = {table: archive.everything(table) - archive.of(table, tenant)
                   for table in TABLES}
-        before = {table: db.execute(sql.SQL("SELECT count(*), md5(string_agg(t::text, '' "
-                                            "ORDER BY t.id)) FROM {} AS t").format(
-            sql.Identifier(table))).fetchone() for table in TABLES}
+        before = _contents(db)
         with session(db, tenant):
             answers = {table: (rows_changed(db, _update(table, others[table])),
                                rows_changed(db, _delete(table, others[table])))
                        for table in TABLES}
         # Nothing else changed either: seen again through the owner.
-        after = {table: db.execute(sql.SQL("SELECT count(*), md5(string_agg(t::text, '' "
-                                           "ORDER BY t.id)) FROM {} AS t").format(
-            sql.Identifier(table))).fetchone() for table in TABLES}
+        after = _contents(db)
     assert {t: a for t, a in answers.items() if not all(_untouchable(t, x) for x in a)} == {}
     assert after == before
 
