@@ -19,7 +19,6 @@ Settings (command-line flag, else environment variable):
 """
 
 import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from ironarchive_schema.migrate import Migrate, MigrateError
 from ironarchive_schema.migratebin import ensure_migrate
 from ironarchive_schema.paths import migrations_dir
 from ironarchive_schema.runtimes import Stopwatch, by_folder, record, summary
-from ironarchive_schema.servers import BACKENDS, start_server
+from ironarchive_schema.servers import BACKENDS, start_server, stop_on_sigterm
 
 STATE = "ironarchive"
 STATE_KEY = pytest.StashKey[dict]()
@@ -62,10 +61,6 @@ def pytest_configure(config):
         config.stash[STATE_KEY] = config.workerinput[STATE]
 
 
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt  # so SIGTERM, like Ctrl-C, still stops and removes the server
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
     """Controller only: start the server, build migrate, migrate the template once."""
@@ -88,7 +83,7 @@ def pytest_sessionstart(session):
     except ToolchainError as exc:
         pytest.exit(f"error: {exc}", returncode=3)
     config.stash[SERVER_KEY] = server
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     state["admin_url"] = server.admin_url
     state.update(_build_template(server.admin_url, stopwatch))
 

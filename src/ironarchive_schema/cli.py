@@ -7,7 +7,6 @@ output (all on stderr) passes through unchanged.
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from .migrate import Migrate, MigrateError
 from .migratebin import ensure_migrate
 from .paths import REPO_ROOT, migrations_dir
 from .pgbinaries import find_bindir
-from .servers import start_server
+from .servers import start_server, stop_on_sigterm
 
 # The title rule the lint enforces (tests/lint/), so a created migration passes it.
 NAME_PATTERN = layout.SNAKE_CASE
@@ -135,17 +134,13 @@ def cmd_lock(args) -> int:
     return 0
 
 
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt  # so SIGTERM, like Ctrl-C, still removes the throwaway server
-
-
 def _migrated_catalog() -> tuple[dict, dict | None, int | None]:
     """Migrate a throwaway database with the real migrate; its catalog, settings, version.
 
     The server is the suite's (embedded by default; POSTGRES_BACKEND, TEST_DATABASE_URL
     and PG_VERSION apply), and is gone again when this returns or fails.
     """
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     server = start_server()
     try:
         with databases.temporary(server.admin_url, "schema") as url:

@@ -42,22 +42,31 @@ def _debian_bindirs(debian_root: Path) -> list[Path]:
     return [p / "bin" for p in sorted(versions, key=lambda p: int(p.name), reverse=True)]
 
 
-def _bindir_of_major(version: str, debian_root: Path) -> Path:
+def requested_major() -> int | None:
+    """The major ``PG_VERSION`` names, None when it is unset or empty."""
+    version = os.environ.get("PG_VERSION")
+    if not version:
+        return None
+    if not re.fullmatch(r"\d+", version.strip()):
+        raise ToolchainError(f"PG_VERSION must be a PostgreSQL major such as 17, "
+                             f"got {version.strip()!r}")
+    return int(version)
+
+
+def _bindir_of_major(major: int, debian_root: Path) -> Path:
     """Debian's binaries of that major when installed, else its pinned build."""
-    if not re.fullmatch(r"\d+", version):
-        raise ToolchainError(f"PG_VERSION must be a PostgreSQL major such as 17, got {version!r}")
-    debian = debian_root / version / "bin"
+    debian = debian_root / str(major) / "bin"
     if not _missing(debian):
         return debian
-    return pgdist.ensure(int(version))
+    return pgdist.ensure(major)
 
 
 def find_bindir(explicit: str | os.PathLike | None = None, debian_root: Path = DEBIAN_ROOT) -> Path:
     """The first directory holding initdb, pg_ctl and postgres."""
     explicit = explicit or os.environ.get("PG_BINDIR")
-    version = os.environ.get("PG_VERSION")
-    if not explicit and version:
-        return _bindir_of_major(version.strip(), debian_root)
+    major = None if explicit else requested_major()
+    if major is not None:
+        return _bindir_of_major(major, debian_root)
     if explicit:
         candidates = [("explicit setting", Path(explicit))]
     else:

@@ -9,6 +9,7 @@ and drop its own databases) and ``stop()``:
 """
 
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +18,7 @@ from . import pgdist, urls
 from .cluster import TEST_SETTINGS, Cluster, free_port, remove
 from .databases import wait_ready
 from .errors import ToolchainError
+from .pgbinaries import requested_major
 
 #: The major the Docker backend runs without ``PG_VERSION``: Debian's, like the embedded one.
 DEFAULT_MAJOR = 15
@@ -29,9 +31,19 @@ def postgres_image(major: int | None = None) -> str:
     both backends test one version; never ``latest``.
     """
     if major is None:
-        major = int(os.environ.get("PG_VERSION") or DEFAULT_MAJOR)
+        major = requested_major() or DEFAULT_MAJOR
     return f"postgres:{pgdist.build_for(major).release}"
 BACKENDS = ("embedded", "url", "docker")
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Let SIGTERM, like Ctrl-C, unwind the program, so a throwaway server is still stopped
+    and removed on the way out."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 class Server(Protocol):
@@ -88,8 +100,8 @@ class ExistingServer:
 class DockerServer:
     """The pinned ``postgres`` image via testcontainers; fails at once without a Docker engine."""
 
-    def __init__(self, image: str | None = None):
-        image = image or postgres_image()
+    def __init__(self):
+        image = postgres_image()
         try:
             import docker
             from testcontainers.community.postgres import PostgresContainer
