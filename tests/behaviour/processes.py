@@ -13,7 +13,7 @@ from ironarchive_schema import urls
 from ironarchive_schema.migrate import Migrate
 from ironarchive_schema.migrations import newest_version
 
-#: golang-migrate v4.19.1, database/util.go: advisoryLockIDSalt.
+#: golang-migrate v4.20.1, database/util.go: advisoryLockIDSalt.
 LOCK_SALT = 1486364155
 
 

@@ -2,11 +2,11 @@
 // Build: see ironarchive_schema/migrate.py (go build -tags postgres).
 module ironarchive/tools/migrate
 
-go 1.24.0
+go 1.25.11
 
 tool github.com/golang-migrate/migrate/v4/cmd/migrate
 
 require (
-	github.com/golang-migrate/migrate/v4 v4.19.1 // indirect
+	github.com/golang-migrate/migrate/v4 v4.20.1 // indirect
 	github.com/lib/pq v1.10.9 // indirect
 )
