@@ -1,0 +1,158 @@
+"""Every setting of the toolchain, resolved once, in one place.
+
+Precedence, for each setting: the command line (a flag, or ``make NAME=value``), then the
+environment, then the project's ``.env`` file (``ENV_FILE``, default ``.env`` at the project
+root), then the default. An empty value counts as unset at every level, as make exports a
+variable that was never given as empty.
+
+This module is the only reader of ``os.environ`` and of ``.env``. Everything below it takes
+the resolved :class:`Settings`. A child process gets an environment built from scratch by
+:func:`child_environment`: the few variables any program needs to run (``PATH``, ``HOME``,
+locale, proxies, Go's and npm's caches), then the settings the caller names, and nothing
+else, so the runner's ``DATABASE_URL``, ``PG*`` variables or ``MAKEFLAGS`` never reach it.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ToolchainError
+from .paths import REPO_ROOT
+
+#: Variables a child process may need to run at all. None of them names a database, a
+#: migrations folder or any other setting of this project.
+RUNTIME_VARIABLES = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ",
+    "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+    "TMPDIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOTOOLCHAIN",
+    "npm_config_cache", "NPM_CONFIG_CACHE", "npm_config_registry", "NPM_CONFIG_REGISTRY",
+    "npm_config_userconfig", "NPM_CONFIG_USERCONFIG",
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR",
+    "DOCKER_HOST", "DOCKER_CONFIG",
+    "CI",
+)
+
+#: Every setting this toolchain reads, with its default (None: none).
+DEFAULTS: dict[str, str | None] = {
+    "DATABASE_URL": None,
+    "CONFIRM": None,
+    "FORCE_CLEAN": None,
+    "MIGRATIONS_DIR": None,
+    "MIGRATIONS_LOCK": None,
+    "DEVDB_DIR": None,
+    "PG_BINDIR": None,
+    "PG_VERSION": None,
+    "PG_RUN_AS": None,
+    "MIGRATE_BIN": None,
+    "POSTGRES_BACKEND": None,
+    "TEST_DATABASE_URL": None,
+    "HYPOTHESIS_PROFILE": None,
+    "RUNTIMES_FILE": None,
+    "MUTATION_FIRST_FAILURE": None,
+}
+
+#: Settings of the person running a command that the test suite must never act on: the
+#: suite's own database is ``TEST_DATABASE_URL``; ``DATABASE_URL`` names theirs.
+NOT_FOR_THE_SUITE = ("DATABASE_URL", "CONFIRM", "FORCE_CLEAN", "DEVDB_DIR")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file (``export`` and quotes allowed, ``#`` comments)."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return values
+    except OSError as exc:
+        raise ToolchainError(f"cannot read {path}: {exc.strerror}") from exc
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings, and where each came from."""
+
+    values: Mapping[str, str | None]
+    sources: Mapping[str, str]
+    #: The variables of :data:`RUNTIME_VARIABLES` that were set, for child processes.
+    runtime: Mapping[str, str] = field(default_factory=dict)
+    env_file: Path = REPO_ROOT / ".env"
+
+    def get(self, name: str) -> str | None:
+        if name not in DEFAULTS:
+            raise KeyError(f"{name} is not a setting (settings.DEFAULTS lists them)")
+        return self.values.get(name)
+
+    def source(self, name: str) -> str:
+        """``command line``, ``environment``, ``.env`` (its path) or ``default``."""
+        return self.sources.get(name, "default")
+
+    def path(self, name: str, default: Path) -> Path:
+        value = self.get(name)
+        return Path(value).resolve() if value else default.resolve()
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.path("MIGRATIONS_DIR", REPO_ROOT / "migrations")
+
+    @property
+    def migrations_lock(self) -> Path:
+        return self.path("MIGRATIONS_LOCK", REPO_ROOT / "migrations.lock")
+
+    def flag(self, name: str) -> bool:
+        """A yes/no setting: ``1``, ``yes`` or ``true`` mean yes."""
+        return (self.get(name) or "").strip().lower() in ("1", "yes", "true")
+
+
+def resolve(command_line: Mapping[str, str | None] | None = None,
+            environ: Mapping[str, str] | None = None,
+            env_file: Path | None = None) -> Settings:
+    """Resolve every setting once: command line, environment, ``.env``, default.
+
+    ``environ`` defaults to this process's environment; ``env_file`` to ``ENV_FILE`` (from
+    the command line or ``environ``), else ``.env`` at the project root.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    command_line = {k: v for k, v in (command_line or {}).items() if v}
+    env_file = Path(env_file or command_line.get("ENV_FILE") or environ.get("ENV_FILE")
+                    or REPO_ROOT / ".env")
+    dotenv = read_dotenv(env_file)
+    values: dict[str, str | None] = {}
+    sources: dict[str, str] = {}
+    for name, default in DEFAULTS.items():
+        for source, layer in (("command line", command_line), ("environment", environ),
+                              (str(env_file), dotenv)):
+            if layer.get(name):
+                values[name], sources[name] = layer[name], source
+                break
+        else:
+            values[name] = default
+    runtime = {name: environ[name] for name in RUNTIME_VARIABLES if environ.get(name)}
+    return Settings(values, sources, runtime, env_file)
+
+
+def child_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:
+    """An environment for a child process, built from scratch.
+
+    The runtime variables of ``settings``, then exactly the ``values`` given (None or empty
+    leaves one out). ``MAKEFLAGS`` and ``MAKELEVEL`` are never inherited, so a setting
+    given to an outer make cannot override what is passed to an inner one.
+    """
+    env = dict(settings.runtime)
+    for name, value in values.items():
+        if value is not None and str(value) != "":
+            env[name] = str(value)
+    return env
