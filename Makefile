@@ -64,7 +64,7 @@ ACTIONLINT_PINNED := .tools/bin/actionlint-$(ACTIONLINT_VERSION)
 
 # Built beside the target, then renamed: a concurrent run never sees half a binary.
 $(ACTIONLINT_PINNED): tools/actionlint/go.mod tools/actionlint/go.sum
-	@command -v go >/dev/null || { echo "error: Go >= 1.25 is needed once to build actionlint $(ACTIONLINT_VERSION) (tools/actionlint/go.mod)" >&2; exit 1; }
+	@command -v go >/dev/null || { echo "error: Go >= $(shell sed -n 's/^go //p' tools/*/go.mod | sort -V | tail -n 1) is needed once to build actionlint $(ACTIONLINT_VERSION) (the highest go line of tools/*/go.mod)" >&2; exit 1; }
 	@mkdir -p $(@D) && partial="$(CURDIR)/$@.partial-$$$$" && \
 	(cd tools/actionlint && GOFLAGS=-mod=readonly CGO_ENABLED=0 timeout 600 \
 	    go build -trimpath -ldflags "-s -w" -o "$$partial" github.com/rhysd/actionlint/cmd/actionlint) && \

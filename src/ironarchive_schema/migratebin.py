@@ -27,6 +27,20 @@ def pinned_version(go_mod: Path = TOOLS_DIR / "go.mod") -> str:
     return match.group(1)
 
 
+def go_minimum(tools: Path = TOOLS_DIR.parent) -> str:
+    """The Go release every pinned tool builds with: the highest ``go`` line of tools/*/go.mod.
+
+    The one statement of the minimum: messages here, in the Makefile and .ci/run read it,
+    and the README's is checked against it (tests/toolchain/test_go_version.py).
+    """
+    versions = [match.group(1) for go_mod in sorted(tools.glob("*/go.mod"))
+                for match in [re.search(r"^go\s+(\d+(?:\.\d+)*)\s*$", go_mod.read_text(),
+                                        re.MULTILINE)] if match]
+    if not versions:
+        raise ToolchainError(f"no go.mod under {tools} states a go version")
+    return max(versions, key=lambda v: tuple(map(int, v.split("."))))
+
+
 def reported_version(binary: str) -> str:
     """What ``migrate -version`` prints (to stderr, like all of migrate's output)."""
     try:
@@ -35,8 +49,10 @@ def reported_version(binary: str) -> str:
         raise ToolchainError(f"cannot run migrate at {binary}: {exc.strerror}") from exc
     except subprocess.TimeoutExpired as exc:
         raise ToolchainError(f"{binary} -version did not answer within 30 s") from exc
-    return (out.stderr.strip() or out.stdout.strip()).splitlines()[-1] if out.returncode == 0 \
-        else f"(exit {out.returncode})"
+    if out.returncode != 0:
+        return f"(exit {out.returncode})"
+    lines = (out.stderr.strip() or out.stdout.strip()).splitlines()
+    return lines[-1] if lines else "(no output)"  # e.g. MIGRATE_BIN=/bin/true
 
 
 def check_binary(binary: str, version: str) -> str:
@@ -62,7 +78,7 @@ def build(version: str, target: Path) -> None:
     if go is None:
         raise ToolchainError(
             f"Go is not installed: it is needed once to build the pinned migrate {version} "
-            f"(install Go >= 1.24, or set MIGRATE_BIN to a migrate {version} built with "
+            f"(install Go >= {go_minimum()}, or set MIGRATE_BIN to a migrate {version} built with "
             f"-tags postgres)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
