@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import catalog, databases
+from ironarchive_schema import catalog, databases, interrupts
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate import Migrate, MigrateError
 from ironarchive_schema.migratebin import ensure_migrate
 from ironarchive_schema.paths import migrations_dir
 from ironarchive_schema.runtimes import Stopwatch, by_folder, record, summary
-from ironarchive_schema.servers import BACKENDS, start_server, stop_on_sigterm
+from ironarchive_schema.servers import BACKENDS, start_server
 
 STATE = "ironarchive"
 STATE_KEY = pytest.StashKey[dict]()
@@ -54,7 +54,11 @@ def _is_worker(config) -> bool:
     return hasattr(config, "workerinput")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    # Ctrl-C or SIGTERM, at any moment from here on: every process stops its children and
+    # removes its servers (interrupts.py); the controller says so in one line, no traceback.
+    interrupts.install(announce=not _is_worker(config))
     if config.getoption("migrations_dir"):
         os.environ["MIGRATIONS_DIR"] = str(Path(config.getoption("migrations_dir")).resolve())
     if _is_worker(config):
@@ -83,7 +87,6 @@ def pytest_sessionstart(session):
     except ToolchainError as exc:
         pytest.exit(f"error: {exc}", returncode=3)
     config.stash[SERVER_KEY] = server
-    stop_on_sigterm()
     state["admin_url"] = server.admin_url
     state.update(_build_template(server.admin_url, stopwatch))
 

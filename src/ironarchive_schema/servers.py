@@ -11,10 +11,11 @@ and drop its own databases) and ``stop()``:
 import os
 import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Protocol
 
-from . import pgdist, urls
+from . import interrupts, pgdist, urls
 from .cluster import TEST_SETTINGS, Cluster, free_port, remove
 from .databases import wait_ready
 from .errors import ToolchainError
@@ -36,14 +37,37 @@ def postgres_image(major: int | None = None) -> str:
 BACKENDS = ("embedded", "url", "docker")
 
 
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt
+def stop_at_once(base_dir: Path, timeout: float = 10) -> None:
+    """Stop at once every process working in ``base_dir``, then remove the folder.
 
-
-def stop_on_sigterm() -> None:
-    """Let SIGTERM, like Ctrl-C, unwind the program, so a throwaway server is still stopped
-    and removed on the way out."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    For an interrupt, at any moment of a server's life: initdb, ``pg_ctl`` and every
+    PostgreSQL process have their current directory inside the server's folder
+    (``Cluster._run``'s ``cwd``, the data directory), also before ``postmaster.pid``
+    exists. A postmaster gets SIGQUIT, which is what ``pg_ctl stop -m immediate`` sends: its
+    backends go with it, and it removes its socket, lock file and shared memory. Any other
+    process (initdb, pg_ctl) gets SIGKILL, and so does whatever is left after half of
+    ``timeout``. Also for the development database's folder (``DEVDB_DIR``).
+    """
+    start = time.monotonic()
+    signalled: set[int] = set()
+    while time.monotonic() - start < timeout:
+        pids = interrupts.working_in(base_dir)
+        if not pids:
+            break
+        late = time.monotonic() - start > timeout / 2
+        for pid in pids:
+            if late:
+                interrupts.send(pid, signal.SIGKILL)
+            elif pid not in signalled:
+                signalled.add(pid)
+                if interrupts.name(pid) != "postgres":
+                    interrupts.send(pid, signal.SIGKILL)
+                elif interrupts.name(interrupts.parent(pid)) != "postgres":
+                    interrupts.send(pid, signal.SIGQUIT)  # a postmaster, or initdb's backend
+                else:  # a backend: its postmaster ends it
+                    signalled.discard(pid)
+        time.sleep(0.02)
+    remove(base_dir)
 
 
 class Server(Protocol):
@@ -53,14 +77,21 @@ class Server(Protocol):
 
 
 class EmbeddedServer:
-    """initdb + pg_ctl in a temporary folder on a free port; removed again by ``stop``."""
+    """initdb + pg_ctl in a temporary folder on a free port; removed again by ``stop``.
+
+    From the moment the folder exists until ``stop`` has removed it, an interrupt
+    (``interrupts.install``) stops the server at once and removes the folder.
+    """
 
     def __init__(self, bindir: Path | None = None, startup_timeout: float = 60):
-        self.base_dir = Path(tempfile.mkdtemp(prefix="ironarchive-pg-"))
+        with interrupts.deferred():
+            self.base_dir = Path(tempfile.mkdtemp(prefix="ironarchive-pg-"))
+            self._interrupt = interrupts.register(
+                self.abort, f"stopped and removed the test server {self.base_dir}")
         try:
             self._start(bindir, startup_timeout)
         except BaseException:
-            remove(self.base_dir)
+            self.abort()
             raise
         self.admin_url = self.cluster.url()
 
@@ -85,6 +116,15 @@ class EmbeddedServer:
             self.cluster.stop()
         finally:
             remove(self.base_dir)
+            self._interrupt.done()
+
+    def abort(self) -> None:
+        """Stop every process of this server at once (SIGQUIT, as ``pg_ctl stop -m
+        immediate``) and remove its folder: for an interrupt or a failed start."""
+        try:
+            stop_at_once(self.base_dir)
+        finally:
+            self._interrupt.done()
 
 
 class ExistingServer:
