@@ -100,7 +100,8 @@ def fake(folder: Path, name: str, body: str) -> None:
 
 
 def test_ci_names_the_minimum_when_go_is_missing(tmp_path):
-    folder = tool_bin(tmp_path, "dirname", "sed", "sort", "tail", "git", "python3")
+    folder = tool_bin(tmp_path, "dirname", "sed", "sort", "tail", "git")
+    (folder / "python3").symlink_to(os.path.realpath(sys.executable))  # not a pyenv shim
     fake(folder, "make", "exit 0")  # never reached without go; a real one would run the gate
     result = subprocess.run([shutil.which("bash"), str(REPO_ROOT / ".ci" / "run")],
                             capture_output=True, text=True, timeout=60,
@@ -127,6 +128,6 @@ def test_the_cli_says_so_in_one_line(tmp_path):
         [sys.executable, "-m", "ironarchive_schema", "migrate-bin"], cwd=tmp_path,
         capture_output=True, text=True, timeout=60,
         env=environment(tmp_path, PATH=os.environ["PATH"], MIGRATE_BIN="/bin/true",
-                        ENV_FILE=tmp_path / "no.env"))
+                        ENV_FILE=tmp_path / "no.env", PYTHONPATH=REPO_ROOT / "src"))
     assert result.returncode == 2
     assert one_line(result.stderr).startswith("error: migrate at /bin/true reports version ")

@@ -5,9 +5,11 @@ the whole gate (test_pgdist.py runs the fetch under it); CI runs the gate on it 
 the system's python3.
 """
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -59,8 +61,9 @@ def system_python_meets_the_minimum() -> bool:
 def test_ci_runs_the_gate_on_the_system_python(tmp_path):
     folder = tmp_path / "bin"
     folder.mkdir()
-    for name in ("dirname", "sed", "git", "python3"):
+    for name in ("dirname", "sed", "git"):
         (folder / name).symlink_to(shutil.which(name) or pytest.skip(f"no {name}"))
+    (folder / "python3").symlink_to(os.path.realpath(sys.executable))  # not a pyenv shim
     fake(folder, "apt-get", "exit 1")
     fake(folder, "go", "exit 0")
     fake(folder, "make", "exit 0")  # stands in for the whole gate
