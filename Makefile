@@ -17,9 +17,10 @@ export MIGRATIONS_DIR
 # The checksum lock of released migrations (default ./migrations.lock), for lint-sql
 # and migrate-lock.
 export MIGRATIONS_LOCK
-# DATABASE_URL comes from the environment or .env; unset, the migrate-* targets use the
+# DATABASE_URL comes from the command line, the environment or .env (ENV_FILE), read by
+# one reader (src/ironarchive_schema/settings.py); unset, the migrate-* targets use the
 # local development database (.devdb/). Exported empty is the same as unset.
-export DATABASE_URL
+export DATABASE_URL ENV_FILE CONFIRM FORCE_CLEAN DEVDB_DIR
 # pytest-xdist workers for the schema suite; 0 runs in one process.
 WORKERS ?= auto
 PYTEST_ARGS ?=
@@ -30,9 +31,8 @@ export PG_VERSION
 PG_VERSIONS := $(shell sed -n 's/^\[versions\.\([0-9]*\)\]$$/\1/p' tools/postgres/versions.toml)
 PG_NEWEST := $(lastword $(PG_VERSIONS))
 
-ifeq ($(strip $(DATABASE_URL)$(shell sed -n 's/^\(export \)\{0,1\}DATABASE_URL=//p' .env 2>/dev/null)),)
-DEV_DB := postgres
-endif
+# The development database needs PostgreSQL server binaries; a DATABASE_URL does not.
+DEV_DB = if ! $(PY) -m ironarchive_schema.settings DATABASE_URL; then scripts/ensure-postgres "$(PY)"; fi
 
 .PHONY: help
 help: ## list the targets
@@ -74,20 +74,24 @@ $(ACTIONLINT_PINNED): tools/actionlint/go.mod tools/actionlint/go.sum
 actionlint-bin: $(ACTIONLINT_PINNED) ## build the pinned actionlint into .tools/bin (first use only)
 
 .PHONY: migrate-up
-migrate-up: $(MIGRATE_PINNED) $(DEV_DB) ## apply every pending migration
+migrate-up: $(MIGRATE_PINNED) ## apply every pending migration
+	@$(DEV_DB)
 	@$(SCHEMA) up
 
 .PHONY: migrate-down
-migrate-down: $(MIGRATE_PINNED) $(DEV_DB) ## revert N migrations (default 1; N=all for all); CONFIRM=1 for a remote database
-	@CONFIRM="$(CONFIRM)" $(SCHEMA) down "$(or $(N),1)"
+migrate-down: $(MIGRATE_PINNED) ## revert N migrations (default 1; N=all for all); CONFIRM=1 for a remote database, and for N=all on any but the development database
+	@$(DEV_DB)
+	@$(SCHEMA) down "$(or $(N),1)"
 
 .PHONY: migrate-status
-migrate-status: $(MIGRATE_PINNED) $(DEV_DB) ## current version, and whether it is dirty
+migrate-status: $(MIGRATE_PINNED) ## current version; exits 3 when dirty, 4 when a version below it was skipped
+	@$(DEV_DB)
 	@$(SCHEMA) status
 
 .PHONY: migrate-force
-migrate-force: $(MIGRATE_PINNED) $(DEV_DB) ## set VERSION=N without migrating, after fixing a dirty database
+migrate-force: $(MIGRATE_PINNED) ## set VERSION=N without migrating, after fixing a dirty database (FORCE_CLEAN=1 on a clean one; CONFIRM=1 for a remote one)
 	@$(if $(VERSION),,$(error VERSION is required, e.g. make migrate-force VERSION=1))
+	@$(DEV_DB)
 	@$(SCHEMA) force "$(VERSION)"
 
 .PHONY: migrate-create

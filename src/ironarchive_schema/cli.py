@@ -5,128 +5,259 @@ output (all on stderr) passes through unchanged.
 """
 
 import argparse
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
+from dataclasses import dataclass
 
-from . import catalog, contract, databases, devdb, schemadoc, urls
+import psycopg
+
+from . import (catalog, contract, databases, devdb, interrupts, journal, migrations, preflight,
+               recovery, schemadoc, settings, urls)
 from .errors import ToolchainError
 from .lint import layout, lock
 from .lint.findings import display
-from .migrate import Migrate, MigrateError
+from .migrate import Migrate, MigrateError, Version
 from .migratebin import ensure_migrate
-from .paths import REPO_ROOT, migrations_dir
+from .paths import REPO_ROOT
 from .pgbinaries import find_bindir
-from .servers import start_server, stop_on_sigterm
+from .servers import start_server
 
 # The title rule the lint enforces (tests/lint/), so a created migration passes it.
 NAME_PATTERN = layout.SNAKE_CASE
+#: What a new migration file begins with (README.md, "Timeouts").
+TIMEOUTS = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n"
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines of a ``.env`` file (``export`` and quotes allowed, ``#`` comments)."""
-    values = {}
-    if not path.exists():
-        return values
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+@dataclass(frozen=True)
+class Target:
+    """The database a ``migrate-*`` command works on, and where that was decided."""
+
+    url: str
+    source: str
+    development: bool  # the project's own development database
+
+    @property
+    def shown(self) -> str:
+        return urls.redact(self.url)
 
 
-def resolve_database_url() -> tuple[str, str]:
-    """``(url, where it came from)``: the environment, then ``.env``, then the dev database."""
-    if os.environ.get("DATABASE_URL"):
-        return urls.validate(os.environ["DATABASE_URL"]), "environment"
-    dotenv = REPO_ROOT / ".env"
-    from_file = read_dotenv(dotenv).get("DATABASE_URL")
-    if from_file:
-        return urls.validate(from_file, f"DATABASE_URL in {dotenv}"), ".env"
-    return devdb.url(), f"local development database in {devdb.base_dir()}"
+def resolve_target(config: settings.Settings) -> Target:
+    """``DATABASE_URL`` (command line, environment, ``.env``), else the dev database."""
+    url = config.get("DATABASE_URL")
+    if url:
+        source = config.source("DATABASE_URL")
+        name = "DATABASE_URL" if source in ("environment", "command line") \
+            else f"DATABASE_URL in {source}"
+        urls.validate(url, name)
+        urls.check_target(url, config.libpq, name)
+        return Target(url, source, development=False)
+    database = devdb.DevelopmentDatabase(config.get("DEVDB_DIR"))
+    return Target(database.url(), f"local development database in {database.root}",
+                  development=True)
 
 
-def _migrate() -> Migrate:
-    url, source = resolve_database_url()
-    print(f"database: {urls.redact(url)} ({source})", file=sys.stderr)
-    return Migrate(url, migrations_dir())
+class Session:
+    """One ``migrate-*`` command: its settings, target, migrate, and the journal."""
+
+    def __init__(self, config: settings.Settings, command: str):
+        self.config = config
+        self.command = command
+        self.folder = config.migrations_dir
+        if command != "status":
+            preflight.check(self.folder, config.migrations_lock, f"migrate-{command}")
+        self.target = resolve_target(config)
+        print(f"database: {self.target.shown} ({self.target.source})", file=sys.stderr)
+        environ = {**config.runtime, **urls.driver_environment(config.libpq)}
+        self.migrate = Migrate(self.target.url, self.folder, environ=environ)
+        self.versions = recovery.Neighbours(
+            [m.version for m in migrations.read(self.folder)])
+
+    def confirmed(self, why: str) -> None:
+        """Refuse unless CONFIRM=1 was given."""
+        if not self.config.flag("CONFIRM"):
+            raise ToolchainError(f"refusing to {why}; run again with CONFIRM=1 if you mean it")
+
+    def running(self) -> int | None:
+        """The backend holding migrate's lock on the database, if one does."""
+        try:
+            return journal.running_migration(self.target.url)
+        except psycopg.Error:
+            return None  # migrate then says why it cannot connect
+
+    def version(self) -> Version:
+        """migrate's version; a migration still running is refused, not waited for."""
+        pid = self.running()
+        if pid is not None:
+            raise ToolchainError(f"refusing to run migrate-{self.command}: backend {pid} holds "
+                                 f"migrate's lock (a migration is running, or a killed "
+                                 f"migrate's backend is); see make migrate-status")
+        return self.migrate.version()
+
+    def history(self) -> journal.Journal | None:
+        try:
+            return journal.read(self.target.url)
+        except psycopg.Error:
+            return None
+
+    def record(self, entry: journal.Journal) -> bool:
+        """Write the journal; a role that may not do so only loses the record."""
+        try:
+            journal.write(self.target.url, entry)
+            return True
+        except psycopg.Error as exc:
+            print(f"note: cannot record this command in the comment of migrate's table "
+                  f"({str(exc).strip().splitlines()[0]}); migrate-status will not know how it "
+                  f"ended", file=sys.stderr)
+            return False
+
+    def refuse_dirty(self, version: Version) -> None:
+        if version.dirty:
+            explain(self, version)
+            raise ToolchainError(f"refusing to run migrate-{self.command}: the database is "
+                                 f"dirty (version {version.number}); recover as above")
+
+    def run(self, args: list[str], start: Version, target: int | None) -> int:
+        """Run migrate with the journal saying what runs, then how it ended."""
+        entry = self.history() or journal.Journal(
+            [v for v in self.versions.versions if start.number and v <= start.number])
+        entry.last = {"command": self.command, "from": start.number, "to": target,
+                      "state": "running", "version": start.number}
+        recorded = self.record(entry)
+        print(f"+ {self.migrate.describe(*args)}", file=sys.stderr)
+        returncode = self.migrate.run(*args, check=False, capture=False).returncode
+        error = self.migrate.last_error
+        if not recorded:
+            return returncode
+        end = self.version()
+        applied = {v for v in entry.applied if end.number is not None and v <= end.number}
+        if self.command == "up" and end.number is not None:
+            applied |= {v for v in self.versions.versions
+                        if (start.number or 0) < v <= end.number and not
+                        (end.dirty and v == end.number)}
+        if self.command == "force" and end.number is not None and end.number >= 0:
+            applied.add(end.number)
+        entry.applied = sorted(applied)
+        entry.last |= {"state": "failed" if returncode else "done", "version": end.number}
+        if returncode:
+            entry.last["error"] = error
+        self.record(entry)
+        return returncode
 
 
-def _run(migrate: Migrate, *args: str) -> int:
-    print(f"+ {migrate.describe(*args)}", file=sys.stderr)
-    return migrate.run(*args, check=False, capture=False).returncode
+def explain(session: Session, version: Version, pid: int | None = None) -> None:
+    for line in recovery.explain_dirty(version, session.history(), session.versions, pid):
+        print(line, file=sys.stderr)
 
 
-def cmd_up(args) -> int:
-    return _run(_migrate(), "up", *([args.steps] if args.steps else []))
+def cmd_up(args, config) -> int:
+    session = Session(config, "up")
+    start = session.version()
+    session.refuse_dirty(start)
+    skipped = recovery.skipped(session.history(), start, session.versions)
+    if skipped:
+        raise ToolchainError(skipped_message(skipped, start, "refusing to migrate up"))
+    newest = session.versions.versions[-1] if session.versions.versions else None
+    steps = [args.steps] if args.steps else []
+    return session.run(["up", *steps], start, newest)
 
 
-def cmd_down(args) -> int:
-    migrate = _migrate()
-    if not urls.is_local(migrate.database_url) and os.environ.get("CONFIRM") != "1":
-        raise ToolchainError(
-            f"refusing to migrate down {urls.redact(migrate.database_url)}: it is not on this "
-            f"machine; run again with CONFIRM=1 if you mean it"
-        )
+def skipped_message(skipped: list[int], version: Version, what: str) -> str:
+    listed = ", ".join(f"{v:06d}" for v in skipped)
+    return (f"{what}: the database is at version {version.number} but never applied "
+            f"{listed} (added below it later, so migrate would skip it forever); "
+            f"renumber it above {version.number} (it was never released), or migrate the "
+            f"database down below it first")
+
+
+def cmd_down(args, config) -> int:
     steps = args.steps
-    if steps == "all":
-        return _run(migrate, "down", "-all")
-    if not steps.isdigit() or int(steps) < 1:
+    if steps != "all" and (not steps.isdigit() or int(steps) < 1):
         raise ToolchainError(f"N must be a positive number or 'all', got {steps!r}")
-    return _run(migrate, "down", steps)
+    session = Session(config, "down")
+    if not urls.is_local(session.target.url, config.libpq):
+        session.confirmed(f"migrate down {session.target.shown}: it is not on this machine")
+    if steps == "all" and not session.target.development:
+        session.confirmed(f"revert every migration of {session.target.shown} (N=all): that "
+                          f"drops the whole schema and its data")
+    start = session.version()
+    session.refuse_dirty(start)
+    versions = [v for v in session.versions.versions if start.number and v <= start.number]
+    if steps == "all":
+        return session.run(["down", "-all"], start, None)
+    remaining = versions[:-int(steps)] if int(steps) < len(versions) else []
+    return session.run(["down", steps], start, remaining[-1] if remaining else None)
 
 
-def cmd_status(_args) -> int:
-    migrate = _migrate()
-    version = migrate.version()
+def cmd_status(_args, config) -> int:
+    session = Session(config, "status")
+    pid = session.running()
+    if pid is None:
+        version = session.version()
+    else:  # migrate would wait for the lock: read its table as it would
+        recorded = journal.recorded_version(session.target.url)
+        version = Version(*recorded) if recorded else Version(None, False)
     print(f"version: {version}")
-    if version.dirty:
-        print(f"the database is dirty: migration {version.number} failed part-way. Fix it, "
-              f"then `make migrate-force VERSION=<last good version>` and migrate again.",
-              file=sys.stderr)
+    if version.dirty or pid is not None:
+        explain(session, version, pid)
+        return recovery.EXIT_DIRTY
+    skipped = recovery.skipped(session.history(), version, session.versions)
+    if skipped:
+        print(skipped_message(skipped, version, "migrate-up will refuse"), file=sys.stderr)
+        return recovery.EXIT_SKIPPED
     return 0
 
 
-def cmd_force(args) -> int:
+def cmd_force(args, config) -> int:
     if not re.fullmatch(r"-1|\d+", args.version):
         raise ToolchainError(f"VERSION must be a migration version or -1, got {args.version!r}")
-    return _run(_migrate(), "force", args.version)
+    wanted = int(args.version)
+    session = Session(config, "force")
+    if wanted != -1 and wanted not in session.versions.versions:
+        raise ToolchainError(f"VERSION={args.version}: no migration {wanted:06d} in "
+                             f"{display(session.folder)} (-1 means no migration)")
+    if not urls.is_local(session.target.url, config.libpq):
+        session.confirmed(f"force the version of {session.target.shown}: it is not on this "
+                          f"machine")
+    start = session.version()
+    if not start.dirty and not config.flag("FORCE_CLEAN"):
+        raise ToolchainError(
+            f"refusing to force: the database is not dirty (version {start}); force records a "
+            f"version without migrating, so the schema would no longer match it. Run again "
+            f"with FORCE_CLEAN=1 if you mean it")
+    return session.run(["force", args.version], start, wanted)
 
 
-def cmd_create(args) -> int:
+def cmd_create(args, config) -> int:
     if not NAME_PATTERN.fullmatch(args.name or ""):
         raise ToolchainError(f"NAME must be snake_case (like add_mailbox_quota), got {args.name!r}")
-    folder = migrations_dir()
+    folder = config.migrations_dir
+    before = set(folder.iterdir()) if folder.is_dir() else set()
     result = subprocess.run(
         [ensure_migrate(), "create", "-ext", "sql", "-dir", str(folder), "-seq", "-digits", "6",
          args.name], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        env=settings.child_environment(config),
     )
     if result.returncode != 0:
         raise ToolchainError(f"migrate create failed: {result.stderr.strip()}")
-    for path in sorted(folder.glob(f"*_{args.name}.*.sql")):
+    for path in sorted(set(folder.iterdir()) - before):
         if path.stat().st_size == 0:
             direction = "applies" if path.name.endswith(".up.sql") else "reverts"
-            path.write_text(f"-- {path.name.split('.')[0]}: {direction} <what and why>.\n")
-        print(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
+            path.write_text(f"-- {path.name.split('.')[0]}: {direction} <what and why>.\n"
+                            f"{TIMEOUTS}")
+        print(display(path))
     return 0
 
 
-def cmd_lock(args) -> int:
+def cmd_lock(args, config) -> int:
     relock = set()
     for version in (args.relock or "").replace(",", " ").split():
         if not version.isdigit():
             raise ToolchainError(f"RELOCK must be migration versions like 2 or 000002, "
                                  f"got {version!r}")
         relock.add(int(version))
-    path = lock.lock_path()
-    added = lock.update(migrations_dir(), path, relock)
+    path = config.migrations_lock
+    added = lock.update(config.migrations_dir, path, relock)
     for name in added:
         print(f"locked {name}")
     if not added:
@@ -134,17 +265,17 @@ def cmd_lock(args) -> int:
     return 0
 
 
-def _migrated_catalog() -> tuple[dict, dict | None, int | None]:
+def _migrated_catalog(config) -> tuple[dict, dict | None, int | None]:
     """Migrate a throwaway database with the real migrate; its catalog, settings, version.
 
     The server is the suite's (embedded by default; POSTGRES_BACKEND, TEST_DATABASE_URL
     and PG_VERSION apply), and is gone again when this returns or fails.
     """
-    stop_on_sigterm()
+    interrupts.install(announce=True)
     server = start_server()
     try:
         with databases.temporary(server.admin_url, "schema") as url:
-            migrate = Migrate(url, migrations_dir())
+            migrate = Migrate(url, config.migrations_dir)
             print(f"+ {migrate.describe('up')}", file=sys.stderr)
             try:
                 migrate.up()
@@ -157,47 +288,51 @@ def _migrated_catalog() -> tuple[dict, dict | None, int | None]:
         server.stop()
 
 
-def cmd_schema_diff(_args) -> int:
+def cmd_schema_diff(_args, config) -> int:
     """The contract against a freshly migrated catalog, as contract YAML; exit 1 if they differ."""
     want = contract.load()  # first: a contract that does not load needs no server
-    snapshot, settings, version = _migrated_catalog()
-    have = contract.from_catalog(snapshot, settings, version)
+    snapshot, seeded, version = _migrated_catalog(config)
+    have = contract.from_catalog(snapshot, seeded, version)
     difference = contract.report(want, have, contract.unstated(snapshot))
     if not difference:
         print(f"{contract.CONTRACT_FILE.relative_to(REPO_ROOT)} and the migrations in "
-              f"{migrations_dir()} agree (version {version}): nothing to change")
+              f"{config.migrations_dir} agree (version {version}): nothing to change")
         return 0
     print(f"# {contract.CONTRACT_FILE.relative_to(REPO_ROOT)} against the migrations in "
-          f"{migrations_dir()} (version {version}).\n"
+          f"{config.migrations_dir} (version {version}).\n"
           f"# Edit the contract by hand where each change is intended; then `make test`.\n")
     print(difference, end="")
     return 1
 
 
-def cmd_schema_docs(_args) -> int:
-    snapshot, settings, version = _migrated_catalog()
+def cmd_schema_docs(_args, config) -> int:
+    snapshot, seeded, version = _migrated_catalog(config)
     schemadoc.DOCS_FILE.parent.mkdir(parents=True, exist_ok=True)
     schemadoc.DOCS_FILE.write_text(
-        schemadoc.generate(contract.from_catalog(snapshot, settings, version)))
+        schemadoc.generate(contract.from_catalog(snapshot, seeded, version)))
     print(f"wrote {schemadoc.DOCS_FILE.relative_to(REPO_ROOT)} (migration {version})",
           file=sys.stderr)
     return 0
 
 
-def cmd_db(args) -> int:
+def cmd_db(args, config) -> int:
+    database = devdb.DevelopmentDatabase(config.get("DEVDB_DIR"))
     if args.action == "start":
-        print(devdb.url())
+        print(urls.without_password(database.url()))
+        print(f"password: in {database.password_file} (readable by you only); e.g. "
+              f"PGPASSWORD=\"$(cat {database.password_file})\" psql '<the URL above>'",
+              file=sys.stderr)
     elif args.action == "stop":
-        print("stopped" if devdb.stop() else "not running", file=sys.stderr)
+        print("stopped" if database.stop() else "not running", file=sys.stderr)
     return 0
 
 
-def cmd_migrate_bin(_args) -> int:
+def cmd_migrate_bin(_args, _config) -> int:
     print(f"migrate: {ensure_migrate()}", file=sys.stderr)
     return 0
 
 
-def cmd_pg_bindir(_args) -> int:
+def cmd_pg_bindir(_args, _config) -> int:
     print(find_bindir())
     return 0
 
@@ -241,7 +376,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        return args.func(args, settings.resolve())
     except ToolchainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

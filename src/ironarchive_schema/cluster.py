@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 from .databases import wait_ready
 from .errors import ToolchainError
@@ -51,7 +52,11 @@ class Cluster:
     """A data directory under ``base_dir`` served on 127.0.0.1:``port`` with trust auth."""
 
     def __init__(self, base_dir: Path, port: int, superuser: str = "postgres",
-                 bindir: Path | None = None, settings: dict[str, str] | None = None):
+                 bindir: Path | None = None, settings: dict[str, str] | None = None,
+                 password: str | None = None):
+        """``password``: the superuser's, with password authentication on TCP and socket;
+        without it every local connection is trusted (throwaway test servers only)."""
+        self.password = password
         self.base_dir = Path(base_dir)
         self.data_dir = self.base_dir / "data"
         self.log_file = self.base_dir / "server.log"
@@ -62,7 +67,8 @@ class Cluster:
         self.account = server_account()
 
     def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{dbname}?sslmode=disable"
+        login = self.superuser + (f":{quote(self.password, safe='')}" if self.password else "")
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{dbname}?sslmode=disable"
 
     def _run(self, *args: str, timeout: float) -> subprocess.CompletedProcess:
         kwargs = {}
@@ -98,11 +104,23 @@ class Cluster:
     def init(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self._give_to_account()
-        result = self._run(
-            "initdb", "-D", str(self.data_dir), "-U", self.superuser, "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions",
-            timeout=120,
-        )
+        auth = ["--auth=trust"]
+        password_file = self.base_dir / "initdb-password"
+        if self.password:
+            # initdb reads it as the server's account; it is removed again at once.
+            password_file.write_text(self.password + "\n")
+            password_file.chmod(0o600)
+            if self.account is not None:
+                os.chown(password_file, self.account.pw_uid, self.account.pw_gid)
+            auth = ["--auth=scram-sha-256", f"--pwfile={password_file}"]
+        try:
+            result = self._run(
+                "initdb", "-D", str(self.data_dir), "-U", self.superuser, *auth,
+                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions",
+                timeout=120,
+            )
+        finally:
+            password_file.unlink(missing_ok=True)
         if result.returncode != 0:
             raise ToolchainError(f"initdb failed: {_last_line(result.stderr)}")
 
@@ -147,3 +165,4 @@ def _last_line(text: str) -> str:
 
 def remove(base_dir: Path) -> None:
     shutil.rmtree(base_dir, ignore_errors=True)
+

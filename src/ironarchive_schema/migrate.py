@@ -8,14 +8,22 @@ What its source says and this module relies on:
 - a dirty database refuses every command until ``force V``;
 - the advisory lock taken while connecting ignores ``-lock-timeout``, so each call gets a
   process timeout of its own.
+
+The password never reaches migrate's command line, which ``ps`` shows to every user of the
+machine: it goes in ``PGPASSWORD``, which its driver (lib/pq) reads, in an environment built
+from scratch. Everything migrate prints is redacted before anyone sees it.
 """
 
 import re
 import subprocess
+import sys
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
-from . import migrations, urls
+from . import migrations, settings, urls
 from .errors import ToolchainError
 from .migratebin import ensure_migrate, pinned_version
 from .paths import migrations_dir as default_migrations_dir
@@ -33,6 +41,8 @@ class MigrateError(ToolchainError):
         self.output = output
         last = [line for line in output.strip().splitlines() if line.strip()]
         reason = last[-1] if last else "(no output)"
+        if "SSL is not enabled on the server" in reason:
+            reason += " (the server has no TLS: add sslmode=disable to the URL, or enable TLS)"
         status = "timed out" if returncode is None else f"exit {returncode}"
         super().__init__(f"{command} failed ({status}): {reason}")
 
@@ -53,14 +63,19 @@ class Migrate:
 
     def __init__(self, database_url: str, migrations_dir: Path | None = None,
                  command: list[str] | None = None, path_arg: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT):
+                 timeout: float = DEFAULT_TIMEOUT, environ: Mapping[str, str] | None = None):
+        """``environ``: the variables migrate runs with (default: only those any program
+        needs, ``settings.RUNTIME_VARIABLES``); the password is added from the URL."""
         self.database_url = urls.validate(database_url)
+        self.environ = dict(settings.resolve().runtime if environ is None else environ)
         self.migrations_dir = Path(migrations_dir or default_migrations_dir())
         # migrate silently skips files whose names it cannot parse: refuse them instead.
         migrations.read(self.migrations_dir)
         self.command = command or [ensure_migrate()]
         self.path_arg = path_arg or str(self.migrations_dir)
         self.timeout = timeout
+        #: The last line migrate printed when the last run failed.
+        self.last_error: str | None = None
 
     @classmethod
     def in_docker(cls, database_url: str, migrations_dir: Path, **kwargs) -> "Migrate":
@@ -72,27 +87,54 @@ class Migrate:
                    **kwargs)
 
     def argv(self, *args: str) -> list[str]:
-        return [*self.command, "-path", self.path_arg, "-database", self.database_url,
+        return [*self.command, "-path", self.path_arg,
+                "-database", urls.without_password(self.database_url),
                 "-lock-timeout", str(LOCK_TIMEOUT), *args]
 
     def describe(self, *args: str) -> str:
-        """The command line as a person should see it: password redacted."""
-        shown = [urls.redact(a) if a == self.database_url else a for a in self.argv(*args)]
-        return " ".join(shown)
+        """The command line as it runs: it holds no password."""
+        return " ".join(self.argv(*args))
+
+    def environment(self) -> dict[str, str]:
+        env = dict(self.environ)
+        password = urls.password(self.database_url)
+        if password is not None:
+            env["PGPASSWORD"] = unquote(password)
+        return env
+
+    def redact(self, text: str) -> str:
+        password = urls.password(self.database_url)
+        return urls.redact_text(text, [password, password and unquote(password)])
 
     def run(self, *args: str, timeout: float | None = None, check: bool = True,
             capture: bool = True) -> subprocess.CompletedProcess:
-        """Run ``migrate ARGS``; ``capture=False`` lets its output through to our stderr."""
+        """Run ``migrate ARGS``; ``capture=False`` also passes its output, redacted, to our
+        stderr line by line as it comes. ``stderr`` of the result is redacted too."""
         timeout = timeout or self.timeout
-        try:
-            result = subprocess.run(self.argv(*args), stdin=subprocess.DEVNULL,
-                                    capture_output=capture, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            output = _text(exc.stderr) + f"\nkilled after {timeout:.0f} s (waiting for a lock?)"
-            raise MigrateError(f"migrate {' '.join(args)}", None, output) from exc
-        if check and result.returncode != 0:
-            raise MigrateError(f"migrate {' '.join(args)}", result.returncode, result.stderr)
-        return result
+        lines: list[str] = []
+        with subprocess.Popen(self.argv(*args), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env=self.environment()) as process:
+            # migrate prints a line at a time; a watchdog enforces the deadline meanwhile.
+            timer = _Watchdog(process, timeout)
+            try:
+                for line in process.stderr:
+                    line = self.redact(line)
+                    lines.append(line)
+                    if not capture:
+                        print(line, end="", file=sys.stderr, flush=True)
+            finally:
+                timer.cancel()
+            returncode = process.wait()
+        output = "".join(lines)
+        last = [line.strip() for line in lines if line.strip()]
+        self.last_error = last[-1] if returncode and last else None
+        if timer.fired:
+            output += f"\nkilled after {timeout:.0f} s (waiting for a lock?)"
+            raise MigrateError(f"migrate {' '.join(args)}", None, output)
+        if check and returncode != 0:
+            raise MigrateError(f"migrate {' '.join(args)}", returncode, output)
+        return subprocess.CompletedProcess(self.argv(*args), returncode, "", output)
 
     def up(self, steps: int | None = None) -> str:
         return self.run("up", *([str(steps)] if steps else [])).stderr
@@ -123,7 +165,19 @@ class Migrate:
         return Version(int(match.group(1)), bool(match.group(2)))
 
 
-def _text(value: str | bytes | None) -> str:
-    if value is None:
-        return ""
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
+class _Watchdog:
+    """Kills ``process`` once ``timeout`` seconds have passed, unless cancelled first."""
+
+    def __init__(self, process: subprocess.Popen, timeout: float):
+        self.fired = False
+        self._process = process
+        self._timer = threading.Timer(timeout, self._kill)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _kill(self) -> None:
+        self.fired = True
+        self._process.kill()
+
+    def cancel(self) -> None:
+        self._timer.cancel()

@@ -89,6 +89,8 @@ class Settings:
     sources: Mapping[str, str]
     #: The variables of :data:`RUNTIME_VARIABLES` that were set, for child processes.
     runtime: Mapping[str, str] = field(default_factory=dict)
+    #: The PG* variables that were set: libpq and migrate's driver read them.
+    libpq: Mapping[str, str] = field(default_factory=dict)
     env_file: Path = REPO_ROOT / ".env"
 
     def get(self, name: str) -> str | None:
@@ -141,7 +143,8 @@ def resolve(command_line: Mapping[str, str | None] | None = None,
         else:
             values[name] = default
     runtime = {name: environ[name] for name in RUNTIME_VARIABLES if environ.get(name)}
-    return Settings(values, sources, runtime, env_file)
+    libpq = {name: value for name, value in environ.items() if name.startswith("PG") and value}
+    return Settings(values, sources, runtime, libpq, env_file)
 
 
 def child_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:
@@ -156,3 +159,11 @@ def child_environment(settings: Settings, **values: str | os.PathLike | None) ->
         if value is not None and str(value) != "":
             env[name] = str(value)
     return env
+
+
+if __name__ == "__main__":
+    # `python -m ironarchive_schema.settings NAME`: exit 0 when the setting is set. The
+    # Makefile asks this (fast: no database driver is imported) whether DATABASE_URL is.
+    import sys
+
+    sys.exit(0 if resolve().get(sys.argv[1]) else 1)

@@ -1,7 +1,9 @@
 """PostgreSQL connection URLs as golang-migrate and libpq read them."""
 
 import ipaddress
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from .errors import ToolchainError
 
@@ -52,13 +54,100 @@ def for_libpq(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def is_local(url: str) -> bool:
-    """True when the server is on this machine: a Unix socket, localhost, 127.0.0.0/8 or ::1."""
+#: PG* variables golang-migrate's postgres driver (lib/pq v1.10) reads as defaults for what the
+#: URL leaves out (lib/pq conn.go, parseEnviron). Passed on to migrate as they are.
+DRIVER_VARIABLES = (
+    "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE", "PGOPTIONS",
+    "PGAPPNAME", "PGSSLMODE", "PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGSSLSNI",
+    "PGCONNECT_TIMEOUT", "PGCLIENTENCODING", "PGDATESTYLE", "PGTZ", "PGGEQO",
+)
+#: PG* variables lib/pq panics on, and libpq would act on: the two clients would disagree.
+UNSUPPORTED_VARIABLES = (
+    "PGHOSTADDR", "PGSERVICE", "PGSERVICEFILE", "PGREALM", "PGREQUIRESSL", "PGSSLCRL",
+    "PGREQUIREPEER", "PGKRBSRVNAME", "PGGSSLIB",
+)
+
+
+def driver_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of ``environ`` that migrate's driver honours."""
+    return {name: environ[name] for name in DRIVER_VARIABLES if environ.get(name)}
+
+
+def hosts(url: str, environ: Mapping[str, str] = MappingProxyType({})) -> list[str]:
+    """Every host the driver could connect to for ``url``, given the PG* ``environ``.
+
+    lib/pq turns the URL into ``key='value'`` pairs, sorts them and lets the last one of a
+    key win: with a host in the authority and another in ``?host=``, the one that sorts
+    last is used. Both are returned, so callers can treat the pair as ambiguous. Without
+    any host in the URL, ``PGHOST``, else lib/pq's default ``localhost``.
+    """
     parts = urlsplit(url)
-    host = dict(parse_qsl(parts.query)).get("host") or parts.hostname or ""
-    if host == "" or host.startswith("/") or host == "localhost":
+    named = [parts.hostname] if parts.hostname else []
+    named += [value for key, value in parse_qsl(parts.query) if key == "host" and value]
+    if not named:
+        named = [environ.get("PGHOST") or "localhost"]
+    return [host for value in named for host in value.split(",")]
+
+
+def check_target(url: str, environ: Mapping[str, str] = MappingProxyType({}),
+                 name: str = "DATABASE_URL") -> None:
+    """Refuse a target that migrate's driver and libpq (our own connections) would read
+    differently, so every check and every connection sees the server migrate sees."""
+    query = parse_qsl(urlsplit(url).query)
+    if any(key == "hostaddr" for key, _ in query):
+        raise ToolchainError(f"{name} sets hostaddr=, which migrate's driver (lib/pq) does not "
+                             f"support: name the server in the host instead: {redact(url)!r}")
+    unsupported = [variable for variable in UNSUPPORTED_VARIABLES if environ.get(variable)]
+    if unsupported:
+        raise ToolchainError(f"{', '.join(unsupported)} is set in the environment: migrate's "
+                             f"driver (lib/pq) does not support it; unset it")
+    named = hosts(url)
+    if len(set(named)) > 1:
+        raise ToolchainError(f"{name} names more than one host ({', '.join(named)}): migrate's "
+                             f"driver and libpq would not agree on the server; name one: "
+                             f"{redact(url)!r}")
+
+
+def _is_local_host(host: str) -> bool:
+    if host.startswith("/") or host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def is_local(url: str, environ: Mapping[str, str] = MappingProxyType({})) -> bool:
+    """True only when every host the driver could use is on this machine (a Unix socket,
+    localhost, 127.0.0.0/8 or ::1). Anything ambiguous counts as remote: a ``hostaddr``, a
+    PGHOSTADDR or PGSERVICE in the environment, more than one host."""
+    if any(key == "hostaddr" for key, _ in parse_qsl(urlsplit(url).query)):
+        return False
+    if any(environ.get(variable) for variable in UNSUPPORTED_VARIABLES):
+        return False
+    named = hosts(url, environ)
+    return len(set(named)) == 1 and _is_local_host(named[0])
+
+
+def password(url: str) -> str | None:
+    return urlsplit(url).password
+
+
+def without_password(url: str) -> str:
+    """The URL with no password, for a command line (``ps`` shows every argument)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = quote(unquote(parts.username or ""), safe="")
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+
+
+def redact_text(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret (as written and URL-encoded) replaced by ``***``."""
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, "***")
+    return text

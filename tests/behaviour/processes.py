@@ -4,30 +4,18 @@ migrate's advisory lock, and waiting (with a deadline) for what other backends a
 import shutil
 import subprocess
 import time
-import zlib
 from pathlib import Path
 
 import psycopg
 
-from ironarchive_schema import urls
+from ironarchive_schema import journal
 from ironarchive_schema.migrate import Migrate
 from ironarchive_schema.migrations import newest_version
 
-#: golang-migrate v4.20.1, database/util.go: advisoryLockIDSalt.
-LOCK_SALT = 1486364155
-
-
 def migrate_lock_key(database_url: str, schema: str = "public",
                      table: str = "schema_migrations") -> int:
-    """The pg_advisory_lock key golang-migrate takes on ``database_url``.
-
-    database/postgres/postgres.go passes the URL's path ("/name", slash included) as the
-    database name, then database/util.go GenerateAdvisoryLockId joins schema, table and that
-    name with NUL bytes and multiplies their CRC-32 by the salt, as a uint32.
-    """
-    name = "/" + urls.database_name(database_url)
-    joined = "\x00".join([schema, table, name]).encode()
-    return zlib.crc32(joined) * LOCK_SALT % 2**32
+    """The pg_advisory_lock key golang-migrate takes on ``database_url``."""
+    return journal.lock_key(database_url, schema, table)
 
 
 def copy_migrations(source: Path, target: Path) -> Path:
@@ -46,7 +34,8 @@ def add_migration(folder: Path, title: str, up: str, down: str) -> int:
 def start(migrate: Migrate, *args: str) -> subprocess.Popen:
     """migrate in the background; the caller waits for it with a timeout."""
     return subprocess.Popen(migrate.argv(*args), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=migrate.environment())
 
 
 def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:

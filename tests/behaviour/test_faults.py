@@ -7,17 +7,17 @@ migration's second statement waits for, so the test decides when (and whether) t
 migration goes on; nothing depends on sleeping long enough.
 """
 
-import os
 import subprocess
 import time
 
+import commands
 import pytest
 
 from ironarchive_schema import catalog, databases
 from ironarchive_schema import migrate as migrate_module
 from ironarchive_schema.migrate import Migrate, MigrateError, Version
 from ironarchive_schema.migrations import newest_version
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import migrations_dir
 
 from .processes import (add_migration, advisory_lock_holders, copy_migrations, finish,
                         migrate_lock_key, other_backends, start, terminate, wait_for)
@@ -49,10 +49,7 @@ def tables(url: str) -> set[str]:
 
 
 def make(target: str, *args: str, database_url: str, folder) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", target, *args], cwd=REPO_ROOT,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "DATABASE_URL": database_url,
-                               "MIGRATIONS_DIR": str(folder)})
+    return commands.make(target, *args, DATABASE_URL=database_url, MIGRATIONS_DIR=folder)
 
 
 def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(

@@ -1,38 +1,50 @@
-"""The Makefile's migrate targets, as an engineer runs them: no prompt, safe defaults."""
+"""The Makefile's migrate targets, as an engineer runs them: no prompt, safe defaults, and
+nothing run that the gate would reject or that was not asked for."""
 
-import os
 import shutil
-import subprocess
 
 import pytest
+from commands import cli, make
 
+from ironarchive_schema import journal, recovery
+from ironarchive_schema.migrate import Migrate
 from ironarchive_schema.migrations import read
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import migrations_dir
+
+TIMEOUTS = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n"
 
 
-def make(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO_ROOT,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
+def status_line(result) -> str:
+    return result.stdout.strip()
 
 
 def test_up_status_down_up_without_any_prompt(empty_db_url):
     assert make("migrate-up", f"DATABASE_URL={empty_db_url}").returncode == 0
     status = make("migrate-status", f"DATABASE_URL={empty_db_url}")
     versions = [migration.version for migration in read(migrations_dir())]
-    assert status.stdout.strip() == f"version: {versions[-1]}", status.stderr
+    assert (status.returncode, status_line(status)) == (0, f"version: {versions[-1]}"), \
+        status.stderr
     down = make("migrate-down", f"DATABASE_URL={empty_db_url}")
     assert down.returncode == 0, down.stderr
     previous = versions[-2] if len(versions) > 1 else "no migration"
-    assert make("migrate-status", f"DATABASE_URL={empty_db_url}").stdout.strip() == \
+    assert status_line(make("migrate-status", f"DATABASE_URL={empty_db_url}")) == \
         f"version: {previous}"
     assert make("migrate-up", f"DATABASE_URL={empty_db_url}").returncode == 0
 
 
-def test_down_all(fresh_db_url):
-    result = make("migrate-down", "N=all", f"DATABASE_URL={fresh_db_url}")
-    assert result.returncode == 0, result.stderr
-    assert "down -all" in result.stderr
+def test_down_all_needs_confirm_on_any_database_but_the_development_one(fresh_db_url):
+    """A local URL may be an SSH tunnel or a port-forward to production."""
+    refused = make("migrate-down", "N=all", f"DATABASE_URL={fresh_db_url}")
+    assert refused.returncode == 2
+    assert "refusing to revert every migration" in refused.stderr
+    assert "CONFIRM=1" in refused.stderr.strip().splitlines()[-2]
+    assert status_line(make("migrate-status", f"DATABASE_URL={fresh_db_url}")) != \
+        "version: no migration"
+    confirmed = make("migrate-down", "N=all", "CONFIRM=1", f"DATABASE_URL={fresh_db_url}")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "down -all" in confirmed.stderr
+    assert status_line(make("migrate-status", f"DATABASE_URL={fresh_db_url}")) == \
+        "version: no migration"
 
 
 @pytest.mark.parametrize("n", ["0", "-1", "two"])
@@ -42,17 +54,34 @@ def test_down_rejects_a_bad_count(fresh_db_url, n):
     assert "N must be a positive number or 'all'" in result.stderr
 
 
-def test_create_makes_the_next_six_digit_pair(tmp_path):
-    folder = tmp_path / "migrations"
-    shutil.copytree(REPO_ROOT / "migrations", folder)
+@pytest.fixture
+def folder(tmp_path):
+    """A copy of the migrations under test."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), copy)
+    return copy
+
+
+@pytest.mark.parametrize("already", [None, "add_mailbox_quota"],
+                         ids=["new name", "name already used by the newest migration"])
+def test_create_makes_the_next_six_digit_pair(folder, already):
+    """The README's own example, also in a folder where someone already created it."""
+    if already:
+        assert make("migrate-create", f"NAME={already}", f"MIGRATIONS_DIR={folder}"
+                    ).returncode == 0
+    before = {path.name for path in folder.iterdir()}
+    newest = max(migration.version for migration in read(folder))
     result = make("migrate-create", "NAME=add_mailbox_quota", f"MIGRATIONS_DIR={folder}")
     assert result.returncode == 0, result.stderr
-    created = sorted(p.name for p in folder.glob("*add_mailbox_quota*"))
-    newest = max(int(p.name[:6]) for p in (REPO_ROOT / "migrations").glob("*.up.sql"))
+    created = sorted({path.name for path in folder.iterdir()} - before)
     version = f"{newest + 1:06d}"
     assert created == [f"{version}_add_mailbox_quota.down.sql",
                        f"{version}_add_mailbox_quota.up.sql"]
-    assert all((folder / name).read_text().startswith("-- ") for name in created)
+    assert result.stdout.split() == [str(folder / name) for name in created]
+    for name in created:
+        text = (folder / name).read_text()
+        assert text.startswith(f"-- {version}_add_mailbox_quota: ") and text.endswith(TIMEOUTS), \
+            f"{name}: want a comment line, then the two SET LOCAL timeouts; have:\n{text}"
 
 
 @pytest.mark.parametrize("name", ["", "AddQuota", "add-quota", "1st"])
@@ -63,6 +92,130 @@ def test_create_rejects_a_bad_name(tmp_path, name):
     assert list(tmp_path.iterdir()) == []
 
 
+def next_pair(folder, name: str, up: str = "SELECT 1;\n", down: str = "SELECT 1;\n",
+              version: int | None = None) -> int:
+    version = version or max(migration.version for migration in read(folder)) + 1
+    (folder / f"{version:06d}_{name}.up.sql").write_text(TIMEOUTS + up)
+    (folder / f"{version:06d}_{name}.down.sql").write_text(TIMEOUTS + down)
+    return version
+
+
+def bad_short_version(folder):
+    (folder / "4_x.up.sql").write_text(TIMEOUTS + "SELECT 1;\n")
+    (folder / "4_x.down.sql").write_text(TIMEOUTS + "SELECT 1;\n")
+    return "version-digits"
+
+
+def bad_title(folder):
+    next_pair(folder, "Bad-Name")
+    return "snake-case"
+
+
+def up_without_down(folder):
+    version = next_pair(folder, "no_down")
+    (folder / f"{version:06d}_no_down.down.sql").unlink()
+    return "pair"
+
+
+def version_gap(folder):
+    next_pair(folder, "after_a_gap", version=max(m.version for m in read(folder)) + 2)
+    return "sequence"
+
+
+def released_migration_edited(folder):
+    with (folder / sorted(p.name for p in folder.glob("000001_*.up.sql"))[0]).open("a") as f:
+        f.write("SELECT 1;\n")
+    return "edited"
+
+
+def stray_file(folder):
+    (folder / "notes.txt").write_text("todo\n")
+    return "stray"
+
+
+def commit_in_a_file(folder):
+    next_pair(folder, "commits", up="CREATE TABLE t_commit (id BIGINT);\nCOMMIT;\n")
+    return "transaction-control"
+
+
+BREAKAGES = [bad_short_version, bad_title, up_without_down, version_gap,
+             released_migration_edited, stray_file, commit_in_a_file]
+
+
+@pytest.mark.parametrize(("breakage", "target"),
+                         [(breakage, "migrate-up") for breakage in BREAKAGES]
+                         + [(version_gap, "migrate-down"), (version_gap, "migrate-force")])
+def test_migrate_refuses_what_the_gate_rejects_before_migrate_runs(fresh_db_url, folder,
+                                                                    breakage, target):
+    """Refused with the lint's own finding before any connection is made."""
+    rule = breakage(folder)
+    result = make(target, "VERSION=1", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={folder}")
+    assert result.returncode == 2, result.stderr
+    assert f"refusing to run {target}" in result.stderr
+    assert f" dir {rule}: " in result.stderr or f" lock {rule}: " in result.stderr, result.stderr
+    assert "database:" not in result.stderr, f"it connected:\n{result.stderr}"
+
+
+def test_a_migration_not_locked_yet_runs(fresh_db_url, folder):
+    """Being written is the normal state of the newest migration: it is not locked yet."""
+    version = next_pair(folder, "add_probe", up="CREATE TABLE make_probe (id BIGINT);\n",
+                        down="DROP TABLE make_probe;\n")
+    result = make("migrate-up", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={folder}")
+    assert result.returncode == 0, result.stderr
+    assert status_line(make("migrate-status", f"DATABASE_URL={fresh_db_url}",
+                            f"MIGRATIONS_DIR={folder}")) == f"version: {version}"
+
+
+def test_a_version_added_below_the_current_one_is_reported_and_refused(fresh_db_url, folder):
+    """migrate applies only versions above the current one: a version that appears below it
+    later would be skipped forever with `no change`."""
+    # The database went through a gap, as the toolchain allowed before its pre-flight, and
+    # its history says so; then the gap is filled in.
+    newest = max(migration.version for migration in read(folder))
+    next_pair(folder, "applied_later", version=newest + 2)
+    Migrate(fresh_db_url, folder).up()
+    journal.write(fresh_db_url, journal.Journal(
+        [*range(1, newest + 1), newest + 2],
+        {"command": "up", "from": newest, "to": newest + 2, "state": "done",
+         "version": newest + 2}))
+    next_pair(folder, "filled_in", version=newest + 1)
+    status = cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder)
+    assert status.returncode == recovery.EXIT_SKIPPED, status.stderr
+    assert f"never applied {newest + 1:06d}" in status.stderr
+    up = make("migrate-up", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={folder}")
+    assert up.returncode == 2 and "refusing to migrate up" in up.stderr, up.stderr
+
+
 def test_force_needs_a_version():
     result = make("migrate-force")
     assert result.returncode != 0 and "VERSION is required" in result.stderr
+
+
+@pytest.mark.parametrize("version", ["99", "0", "1.5", "x"])
+def test_force_refuses_a_version_with_no_migration(fresh_db_url, version):
+    result = make("migrate-force", f"VERSION={version}", f"DATABASE_URL={fresh_db_url}")
+    assert result.returncode == 2
+    assert "VERSION" in result.stderr.strip().splitlines()[-2]
+
+
+def test_force_on_a_clean_database_needs_force_clean(fresh_db_url):
+    refused = make("migrate-force", "VERSION=1", f"DATABASE_URL={fresh_db_url}")
+    assert refused.returncode == 2 and "the database is not dirty" in refused.stderr
+    assert "FORCE_CLEAN=1" in refused.stderr
+    forced = make("migrate-force", "VERSION=1", "FORCE_CLEAN=1", f"DATABASE_URL={fresh_db_url}")
+    assert forced.returncode == 0, forced.stderr
+    assert status_line(make("migrate-status", f"DATABASE_URL={fresh_db_url}")) == "version: 1"
+
+
+REMOTE = "postgres://app:secret@db.example.com/ironarchive?sslmode=require"
+
+
+@pytest.mark.parametrize("target", [("migrate-down",), ("migrate-down", "N=all"),
+                                    ("migrate-force", "VERSION=1")],
+                         ids=["down", "down all", "force"])
+def test_destructive_targets_refuse_a_remote_database_without_confirm(target):
+    """Refused before any connection: nothing is sent to that host."""
+    result = make(*target, f"DATABASE_URL={REMOTE}")
+    assert result.returncode == 2
+    assert "it is not on this machine" in result.stderr and "CONFIRM=1" in result.stderr
+    assert "secret" not in result.stderr + result.stdout

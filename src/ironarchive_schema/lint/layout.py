@@ -6,7 +6,7 @@ PostgreSQL as one multi-statement query, which runs as one implicit transaction.
 - the folder holds migration files only, every up file has its down file and the
   reverse, versions have six digits and run 000001, 000002, ... without a gap or a
   duplicate, and titles are snake_case (what ``make migrate-create`` writes);
-- every file holds at least one statement;
+- every file holds at least one statement besides its ``SET LOCAL`` timeouts;
 - no statement controls the transaction (``BEGIN``, ``COMMIT``, ...): golang-migrate
   owns it, and a ``COMMIT`` part-way would make half a migration permanent;
 - a statement that cannot run inside a transaction block (``CREATE INDEX
@@ -137,9 +137,13 @@ def read_statements(path: Path) -> list[Statement]:
 
 
 def empty_findings(path: Path) -> list[Finding]:
-    if read_statements(path):
+    """A file with no statement but its ``SET LOCAL`` timeouts (what ``make migrate-create``
+    writes) has not been written yet."""
+    found = read_statements(path)
+    if any(not statement.starts_with("SET", "LOCAL") for statement in found):
         return []
-    return [_finding(path, "empty", "no SQL statement, only comments or blank lines")]
+    what = "only SET LOCAL timeouts" if found else "only comments or blank lines"
+    return [_finding(path, "empty", f"no SQL statement but {what}: write the migration")]
 
 
 def transaction_findings(path: Path) -> list[Finding]:

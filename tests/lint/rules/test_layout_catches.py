@@ -76,6 +76,11 @@ FILE_CASES = {
     "an empty file": ("", layout.empty_findings, [(1, "empty")]),
     "a file of comments": ("-- TODO\n/* later */\n", layout.empty_findings, [(1, "empty")]),
     "a statement": ("-- why\nSELECT 1;\n", layout.empty_findings, []),
+    "only the timeouts, as make migrate-create writes it": (
+        "-- 000003_x: applies <what and why>.\nSET LOCAL lock_timeout = '5s';\n"
+        "SET LOCAL statement_timeout = '60s';\n", layout.empty_findings, [(1, "empty")]),
+    "the timeouts and a statement": (
+        "SET LOCAL lock_timeout = '5s';\nSELECT 1;\n", layout.empty_findings, []),
     "BEGIN and COMMIT": (
         "BEGIN;\nCREATE TABLE t (id BIGINT);\nCOMMIT;\n", layout.transaction_findings,
         [(1, "transaction-control"), (3, "transaction-control")]),

@@ -1,11 +1,9 @@
 """`make migrate-lock`: locks new migrations, refuses to re-lock a changed one."""
 
-import os
 import subprocess
 
 import pytest
-
-from ironarchive_schema.paths import REPO_ROOT
+from commands import make
 
 UP, DOWN = "000001_init.up.sql", "000001_init.down.sql"
 
@@ -15,13 +13,10 @@ def folder_and_make(write_folder, tmp_path):
     """A one-migration folder, and ``make(*args)`` running migrate-lock on it with a lock
     of its own."""
     folder = write_folder({UP: "CREATE TABLE t (id BIGINT);\n", DOWN: "DROP TABLE t;\n"})
-    env = {**os.environ, "MIGRATIONS_DIR": str(folder),
-           "MIGRATIONS_LOCK": str(tmp_path / "migrations.lock")}
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", "--no-print-directory", "migrate-lock", *args],
-                              cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=120)
+        return make("migrate-lock", *args, MIGRATIONS_DIR=folder,
+                    MIGRATIONS_LOCK=tmp_path / "migrations.lock")
     return folder, run
 
 

@@ -1,0 +1,144 @@
+"""A dirty database is reported as what happened: which migration failed, in which
+direction, or that migrate was killed; `migrate-status` exits non-zero, and the recovery it
+names brings the database back. All with the real migrate, through the Makefile's targets.
+
+golang-migrate alone cannot tell these apart: a failed down of 3 and a failed up of 2 both
+leave `2 (dirty)`, and their recoveries differ.
+"""
+
+import os
+import signal
+import subprocess
+
+import pytest
+from behaviour.processes import (add_migration, advisory_lock_holders, copy_migrations,
+                                 other_backends, terminate, wait_for)
+from commands import cli, environment, make
+
+from ironarchive_schema import catalog, databases
+from ironarchive_schema.migrate import Migrate, Version
+from ironarchive_schema.migrations import newest_version
+from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.recovery import EXIT_DIRTY
+
+GATE = 4343
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return copy_migrations(migrations_dir(), tmp_path / "migrations")
+
+
+@pytest.fixture
+def target(fresh_db_url, folder):
+    """``target(make_target, *args)`` on the test's database and folder."""
+    return lambda name, *args: make(name, *args, DATABASE_URL=fresh_db_url,
+                                    MIGRATIONS_DIR=folder)
+
+
+def status(fresh_db_url, folder) -> subprocess.CompletedProcess:
+    """The CLI behind `make migrate-status`, whose exit code make would turn into 2."""
+    return cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder)
+
+
+def tables(url: str) -> set[str]:
+    return set(catalog.base_tables(catalog.snapshot_of(url)))
+
+
+def test_a_failed_up_names_the_migration_and_the_recovery_that_works(fresh_db_url, folder,
+                                                                      target):
+    last_good = newest_version(folder)
+    version = add_migration(folder, "fails_up",
+                            up="CREATE TABLE dirty_probe (id integer);\nSELECT 1 / 0;\n",
+                            down="DROP TABLE dirty_probe;\n")
+    assert target("migrate-up").returncode != 0
+    report = status(fresh_db_url, folder)
+    assert (report.returncode, report.stdout) == (EXIT_DIRTY, f"version: {version} (dirty)\n")
+    assert f"migration {version}'s up failed and was rolled back" in report.stderr
+    assert f"`make migrate-force VERSION={last_good}` and `make migrate-up`" in report.stderr
+    assert "division by zero" in report.stderr
+    assert "make migrate-down" not in report.stderr
+    (folder / f"{version:06d}_fails_up.up.sql").write_text("CREATE TABLE dirty_probe (id int);\n")
+    assert target("migrate-force", f"VERSION={last_good}").returncode == 0
+    assert target("migrate-up").returncode == 0
+    assert status(fresh_db_url, folder).stdout == f"version: {version}\n"
+    assert "dirty_probe" in tables(fresh_db_url)
+
+
+def test_a_failed_down_is_not_reported_as_a_failed_up_of_the_version_before(
+        fresh_db_url, folder, target):
+    below = newest_version(folder)
+    version = add_migration(folder, "fails_down", up="CREATE TABLE dirty_probe (id integer);\n",
+                            down="DROP TABLE dirty_probe;\nSELECT 1 / 0;\n")
+    assert target("migrate-up").returncode == 0
+    assert target("migrate-down").returncode != 0
+    report = status(fresh_db_url, folder)
+    assert (report.returncode, report.stdout) == (EXIT_DIRTY, f"version: {below} (dirty)\n")
+    assert f"migration {version}'s down failed and was rolled back: {version} is still " \
+           f"applied" in report.stderr
+    assert f"`make migrate-force VERSION={version}` and `make migrate-down`" in report.stderr
+    assert f"migration {below}'s up failed" not in report.stderr
+    assert "dirty_probe" in tables(fresh_db_url)
+    (folder / f"{version:06d}_fails_down.down.sql").write_text("DROP TABLE dirty_probe;\n")
+    assert target("migrate-force", f"VERSION={version}").returncode == 0
+    assert target("migrate-down").returncode == 0
+    assert status(fresh_db_url, folder).stdout == f"version: {below}\n"
+    assert "dirty_probe" not in tables(fresh_db_url)
+
+
+def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend(
+        fresh_db_url, folder, target):
+    """SIGKILL ends make, the CLI and migrate; migrate's backend carries on at the gate."""
+    last_good = newest_version(folder)
+    version = add_migration(
+        folder, "gated", up=f"CREATE TABLE dirty_probe (id integer);\n"
+                            f"SELECT pg_advisory_xact_lock({GATE});\n",
+        down="DROP TABLE dirty_probe;\n")
+    with databases.connect(fresh_db_url, autocommit=True) as watch:
+        watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=environment(DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder),
+            start_new_session=True)
+        try:
+            (backend,) = wait_for("the migration to wait at the gate",
+                                  lambda: advisory_lock_holders(watch, GATE, granted=False))
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        running = status(fresh_db_url, folder)
+        assert running.returncode == EXIT_DIRTY, running.stderr
+        assert f"migrate's lock is held by backend {backend}" in running.stderr
+        assert f"pg_terminate_backend({backend})" in running.stderr
+        terminate(watch, backend)
+        assert backend not in [pid for pid, *_ in other_backends(watch)]
+    killed = status(fresh_db_url, folder)
+    assert killed.returncode == EXIT_DIRTY
+    assert f"migrate was stopped (killed?) while migration {version}'s up ran" in killed.stderr
+    assert f"`make migrate-force VERSION={version}`" in killed.stderr
+    assert f"`make migrate-force VERSION={last_good}`" in killed.stderr
+    assert "dirty_probe" not in tables(fresh_db_url), "terminated: nothing of it is applied"
+    (folder / f"{version:06d}_gated.up.sql").write_text("CREATE TABLE dirty_probe (id int);\n")
+    assert target("migrate-force", f"VERSION={last_good}").returncode == 0
+    assert target("migrate-up").returncode == 0
+    assert Migrate(fresh_db_url, folder).version() == Version(version, dirty=False)
+
+
+def test_dirty_without_a_record_names_both_readings(fresh_db_url, folder):
+    """Dirtied by migrate run by hand: no journal says which way it failed."""
+    below = newest_version(folder)
+    with databases.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET dirty = true")
+    report = status(fresh_db_url, folder)
+    assert report.returncode == EXIT_DIRTY
+    assert "no record says how" in report.stderr
+    assert f"migration {below}'s up failed" in report.stderr
+
+
+def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, target):
+    """A script running `make migrate-status` sees the failure too (make says 2)."""
+    with databases.connect(fresh_db_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET dirty = true")
+    result = target("migrate-status")
+    assert result.returncode == 2 and "(dirty)" in result.stdout
