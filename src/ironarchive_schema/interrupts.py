@@ -15,7 +15,12 @@ printed its traceback. On the first signal the handler, once:
 3. runs every registered cleanup, newest first, each bounded in time and exception-proof;
 4. prints one line to stderr when ``announce`` (the pytest controller, the CLI), e.g.
    ``interrupted (SIGTERM): stopped and removed the test server /tmp/ironarchive-pg-x``;
-5. exits at once with 128 + the signal's number: no traceback, no pytest summary.
+5. ends at once, killed by that same signal (a shell sees 128 + its number, 130 or 143):
+   no traceback, no pytest summary, no atexit handlers.
+
+Dying of the signal, rather than exiting with 130, is what a shell waiting on the process
+needs to stop as well: bash goes on with a loop (``make test-matrix``) after a child that
+"handled" Ctrl-C and exited normally.
 
 A workpiece that must not be split by an interrupt (creating a folder and registering its
 cleanup) runs inside ``with deferred():``; a signal meanwhile is handled on leaving it.
@@ -139,6 +144,16 @@ def _handler(signum: int, _frame) -> None:
                     reversed(list(_registry.values()))]
         if _announce:
             _say(interrupted_line(signum, outcomes))
+    finally:
+        _die_of(signum)
+
+
+def _die_of(signum: int) -> None:
+    try:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+        os.kill(os.getpid(), signum)
+        time.sleep(1)
     finally:
         os._exit(128 + signum)
 
