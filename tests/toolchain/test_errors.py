@@ -1,12 +1,12 @@
 """Bad input gets one clear line and loses nothing: URLs, binaries, migrate, folders."""
 
-import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from commands import cli, environment, one_line
 
 from ironarchive_schema import migratebin, pgbinaries
 from ironarchive_schema.cluster import free_port
@@ -17,16 +17,6 @@ from ironarchive_schema.paths import REPO_ROOT
 PINNED = migratebin.pinned_version()
 
 
-def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ironarchive_schema", *args],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env}, cwd=REPO_ROOT)
-
-
-def one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, f"want one line, have:\n{text}"
-    return lines[0]
 
 
 def fake_migrate(tmp_path: Path, version: str, drivers: str = "postgres") -> str:
@@ -56,6 +46,15 @@ def test_unreachable_database_is_one_line_from_migrate(tmp_path):
         Migrate(url).up()
     assert "connection refused" in one_line(str(caught.value))
     assert caught.value.returncode == 1
+
+
+def test_a_server_without_tls_gets_a_hint_about_sslmode(admin_url):
+    """lib/pq's default sslmode wants TLS, which the local servers do not have."""
+    url = admin_url.replace("?sslmode=disable", "")
+    result = cli("status", DATABASE_URL=url)
+    assert result.returncode == 2
+    line = result.stderr.strip().splitlines()[-1]
+    assert "SSL is not enabled on the server" in line and "add sslmode=disable" in line
 
 
 def test_down_refuses_a_remote_database_without_confirm():
@@ -92,7 +91,7 @@ def test_suite_without_postgres_binaries_stops_with_one_line(tmp_path):
         [sys.executable, "-m", "pytest", "-p", "no:randomly", "-q", "--postgres=embedded",
          str(REPO_ROOT / "tests" / "toolchain" / "test_urls.py")],
         capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
-        env={**os.environ, "PG_BINDIR": str(tmp_path)},
+        env=environment(PG_BINDIR=tmp_path),
     )
     assert result.returncode == 3
     assert "error: no PostgreSQL server binaries found" in result.stdout + result.stderr

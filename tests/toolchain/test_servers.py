@@ -1,10 +1,5 @@
-"""The three PostgreSQL backends and the development database."""
+"""The three PostgreSQL backends (the development database: test_devdb.py)."""
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -82,32 +77,3 @@ def test_existing_server_by_url_creates_and_drops_only_its_own_databases(admin_u
     with databases.connect(admin_url) as conn:
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                             (name,)).fetchone() is None
-
-
-def test_development_database_starts_migrates_and_stops():
-    # Under /tmp itself: the server's unprivileged account cannot enter pytest's tmp_path.
-    tmp_path = Path(tempfile.mkdtemp(prefix="ironarchive-devdb-test-"))
-    tmp_path.chmod(0o755)
-    env = {**os.environ, "DEVDB_DIR": str(tmp_path / "devdb"), "DATABASE_URL": ""}
-
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "ironarchive_schema", *args], env=env,
-                              capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
-
-    try:
-        up = cli("up")
-        assert up.returncode == 0, up.stderr
-        assert "local development database" in up.stderr
-        status = cli("status")
-        assert status.stdout.startswith("version: "), status.stderr
-        assert "(dirty)" not in status.stdout
-        down = cli("down", "all")
-        assert down.returncode == 0, down.stderr
-        assert cli("status").stdout.strip() == "version: no migration"
-    finally:
-        stop = cli("db", "stop")
-    try:
-        assert stop.returncode == 0 and "stopped" in stop.stderr
-        assert (tmp_path / "devdb" / "data" / "PG_VERSION").exists(), "stopping keeps the data"
-    finally:
-        shutil.rmtree(tmp_path)

@@ -3,6 +3,7 @@
 import pytest
 
 from ironarchive_schema import urls
+from ironarchive_schema.errors import ToolchainError
 
 
 @pytest.mark.parametrize("url, local", [
@@ -16,9 +17,48 @@ from ironarchive_schema import urls
     ("postgres://u@10.0.0.5/x", False),
     ("postgres://u@localhost.example.com/x", False),
     ("postgres://u@127.0.0.1/x?host=db.example.com", False),
+    # lib/pq sorts host='...' pairs and the last wins: here zzz.invalid, not localhost.
+    ("postgres://u:p@zzz.invalid/x?host=localhost", False),
+    ("postgres://u@localhost/x?host=localhost", True),
+    ("postgres://u@localhost/x?hostaddr=10.0.0.5", False),
+    ("postgres://u@localhost/x?hostaddr=127.0.0.1", False),  # lib/pq has no hostaddr
+    ("postgres:///x?host=localhost,db.example.com", False),
+    ("postgres://u@[::1]/x?host=/var/run/postgresql", False),  # two different hosts
 ])
 def test_is_local(url, local):
     assert urls.is_local(url) is local
+
+
+@pytest.mark.parametrize("url, environ, local", [
+    ("postgres:///x", {"PGHOST": "db.example.com"}, False),
+    ("postgres:///x", {"PGHOST": "/var/run/postgresql"}, True),
+    ("postgres:///x", {}, True),  # lib/pq's default host is localhost
+    ("postgres://u@db.example.com/x", {"PGHOST": "localhost"}, False),
+    ("postgres://u@localhost/x", {"PGHOST": "db.example.com"}, True),  # the URL wins
+    ("postgres://u@localhost/x", {"PGHOSTADDR": "10.0.0.5"}, False),
+    ("postgres://u@localhost/x", {"PGSERVICE": "prod"}, False),
+])
+def test_is_local_with_the_pg_variables_the_driver_honours(url, environ, local):
+    assert urls.is_local(url, environ) is local
+
+
+@pytest.mark.parametrize("url, environ, message", [
+    ("postgres://u:p@zzz.invalid/x?host=localhost", {}, "names more than one host"),
+    ("postgres://u@localhost/x?hostaddr=10.0.0.5", {}, "sets hostaddr="),
+    ("postgres://u@localhost/x", {"PGHOSTADDR": "10.0.0.5"}, "PGHOSTADDR is set"),
+    ("postgres://u@localhost/x", {"PGSERVICE": "prod"}, "PGSERVICE is set"),
+])
+def test_a_target_the_two_clients_would_read_differently_is_refused(url, environ, message):
+    with pytest.raises(ToolchainError, match=message) as caught:
+        urls.check_target(url, environ)
+    assert "\n" not in str(caught.value) and ":p@" not in str(caught.value)
+
+
+def test_without_password_and_redact_text():
+    url = "postgres://admin:s3cr%40t@db:5432/x?sslmode=require"
+    assert urls.without_password(url) == "postgres://admin@db:5432/x?sslmode=require"
+    assert urls.redact_text("pq: password s3cr@t or s3cr%40t rejected", ["s3cr@t"]) == \
+        "pq: password *** or *** rejected"
 
 
 def test_redact_hides_only_the_password():
