@@ -10,12 +10,15 @@ interrupt the ``finally`` half-way (a partly deleted server folder), and every p
 printed its traceback. On the first signal the handler, once:
 
 1. ignores every further SIGINT and SIGTERM;
-2. forwards SIGTERM to this process's own children (xdist workers, the make, pytest or
-   migrate a test started) and waits for them a bounded time, so each cleans up its part;
-3. runs every registered cleanup, newest first, each bounded in time and exception-proof;
-4. prints one line to stderr when ``announce`` (the pytest controller, the CLI), e.g.
+2. sends SIGTERM to every process it started, children and theirs (xdist workers; the
+   make, pytest, migrate or pg_ctl a test started, also behind a shell), so each cleans up
+   its own part meanwhile: a process of ours with this handler ignores the second copy;
+3. runs every cleanup this process registered, newest first, each bounded in time and
+   exception-proof;
+4. waits a bounded time for those processes to end (SIGKILL for the rest);
+5. prints one line to stderr when ``announce`` (the pytest controller, the CLI), e.g.
    ``interrupted (SIGTERM): stopped and removed the test server /tmp/ironarchive-pg-x``;
-5. ends at once, killed by that same signal (a shell sees 128 + its number, 130 or 143):
+6. ends at once, killed by that same signal (a shell sees 128 + its number, 130 or 143):
    no traceback, no pytest summary, no atexit handlers.
 
 Dying of the signal, rather than exiting with 130, is what a shell waiting on the process
@@ -25,9 +28,9 @@ needs to stop as well: bash goes on with a loop (``make test-matrix``) after a c
 A workpiece that must not be split by an interrupt (creating a folder and registering its
 cleanup) runs inside ``with deferred():``; a signal meanwhile is handled on leaving it.
 
-The module also finds processes through ``/proc`` (Linux): ``children`` of a process and
-the processes ``working_in`` a folder (whose current directory is inside it), which is how
-``servers.stop_at_once`` finds every initdb, pg_ctl and postgres process of a server.
+The module also finds processes through ``/proc`` (Linux): the ``descendants`` of a
+process, and the processes ``working_in`` a folder (their current directory is inside it),
+which is how ``servers.stop_at_once`` finds every initdb, pg_ctl and postgres of a server.
 """
 
 import contextlib
@@ -41,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-#: How long the handler waits for its children to exit before it kills them.
+#: How long the handler waits for the processes it started to end before it kills them.
 CHILDREN_TIMEOUT = 15.0
 #: How long one registered cleanup may take before the handler moves on.
 CLEANUP_TIMEOUT = 20.0
@@ -51,11 +54,14 @@ CLEANUP_TIMEOUT = 20.0
 class _Cleanup:
     function: Callable[[], object]
     description: str
+    #: The registering process: a forked child inherits the registry, not the cleanups.
+    pid: int
 
 
 _registry: dict[int, _Cleanup] = {}
 _keys = itertools.count()
 _announce = False
+_installed_by: int | None = None
 _stderr_fd: int | None = None
 _handling = False
 _deferred = 0
@@ -71,11 +77,6 @@ class Handle:
     def done(self) -> None:
         _registry.pop(self._key, None)
 
-    def describe(self, description: str) -> None:
-        """Change what the interrupted line says this cleanup did."""
-        if self._key in _registry:
-            _registry[self._key].description = description
-
 
 def register(cleanup: Callable[[], object], description: str) -> Handle:
     """Run ``cleanup`` if this process is interrupted before ``done()``.
@@ -85,13 +86,8 @@ def register(cleanup: Callable[[], object], description: str) -> Handle:
     safe to run at any moment of the normal path, and again after it.
     """
     key = next(_keys)
-    _registry[key] = _Cleanup(cleanup, description)
+    _registry[key] = _Cleanup(cleanup, description, os.getpid())
     return Handle(key)
-
-
-def registered() -> list[str]:
-    """The descriptions of the cleanups registered now, oldest first."""
-    return [entry.description for entry in list(_registry.values())]
 
 
 def install(announce: bool) -> None:
@@ -99,8 +95,8 @@ def install(announce: bool) -> None:
 
     Call it from the main thread. Calling it again only changes ``announce``.
     """
-    global _announce, _stderr_fd
-    _announce = announce
+    global _announce, _stderr_fd, _installed_by
+    _announce, _installed_by = announce, os.getpid()
     # The real stderr, kept now: pytest's capture may point fd 2 elsewhere when a signal comes.
     if _stderr_fd is None:
         with contextlib.suppress(OSError):
@@ -139,10 +135,17 @@ def _handler(signum: int, _frame) -> None:
         with contextlib.suppress(ValueError, OSError):
             signal.signal(other, signal.SIG_IGN)
     try:
-        stop_children(os.getpid(), CHILDREN_TIMEOUT)
+        me = os.getpid()
+        started = descendants(me)
+        for pid in started:
+            send(pid, signal.SIGTERM)
         outcomes = [_run_bounded(entry, CLEANUP_TIMEOUT) for entry in
-                    reversed(list(_registry.values()))]
-        if _announce:
+                    reversed(list(_registry.values())) if entry.pid == me]
+        left = wait_gone(started, CHILDREN_TIMEOUT)
+        for pid in left:
+            send(pid, signal.SIGKILL)
+        wait_gone(left, 2)
+        if _announce and me == _installed_by:
             _say(interrupted_line(signum, outcomes))
     finally:
         _die_of(signum)
@@ -236,13 +239,19 @@ def alive(pid: int) -> bool:
     return stat is not None and stat[0] not in ("Z", "X")
 
 
-def children(pid: int) -> list[int]:
-    """The live child processes of ``pid``."""
-    found = []
+def descendants(pid: int) -> list[int]:
+    """The live processes ``pid`` started, and the ones they started, and so on (a daemon,
+    such as a postmaster ``pg_ctl`` started, is no longer among them)."""
+    children: dict[int, list[int]] = {}
     for other in _pids():
         stat = _stat(other)
-        if stat is not None and stat[1] == pid and stat[0] not in ("Z", "X"):
-            found.append(other)
+        if stat is not None and stat[0] not in ("Z", "X"):
+            children.setdefault(stat[1], []).append(other)
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        other = todo.pop()
+        found.append(other)
+        todo.extend(children.get(other, []))
     return found
 
 
@@ -275,13 +284,3 @@ def wait_gone(pids: list[int], timeout: float) -> list[int]:
         time.sleep(0.02)
         left = [pid for pid in left if alive(pid)]
     return left
-
-
-def stop_children(pid: int, timeout: float) -> None:
-    """SIGTERM to each child of ``pid``; SIGKILL to those still alive after ``timeout`` s."""
-    kids = children(pid)
-    for kid in kids:
-        send(kid, signal.SIGTERM)
-    for kid in wait_gone(kids, timeout):
-        send(kid, signal.SIGKILL)
-    wait_gone(kids, 2)
