@@ -57,7 +57,7 @@ def checkout(tmp_path_factory, canary):
 
 
 @pytest.mark.parametrize("pytest_args", [
-    "tests/toolchain -k development_database",
+    "tests/toolchain -k development_database_starts",
     "tests/toolchain/test_make.py -k 'create or force_needs'",
 ], ids=["development database", "make targets"])
 def test_the_gate_leaves_the_database_named_in_env_and_database_url_alone(
