@@ -17,16 +17,14 @@ from ironarchive_schema import settings
 from ironarchive_schema.migratebin import ensure_migrate
 from ironarchive_schema.paths import REPO_ROOT
 
-#: The runner's settings; only the suite's own are passed on below.
-RUNNER = settings.resolve()
-SUITE_SETTINGS = ("PG_BINDIR", "PG_VERSION", "PG_RUN_AS")
+#: The runner's settings, read without any .env; only the suite's own are passed on.
+RUNNER = settings.resolve(env_file=Path(os.devnull))
 
 
 def environment(**values: str | os.PathLike | None) -> dict[str, str]:
     """The environment of a command a test runs: the suite's binaries, then ``values``."""
-    suite = {name: RUNNER.get(name) for name in SUITE_SETTINGS}
-    return settings.child_environment(
-        RUNNER, **{"MIGRATE_BIN": ensure_migrate(), "ENV_FILE": os.devnull, **suite, **values})
+    return settings.suite_environment(
+        RUNNER, **{"MIGRATE_BIN": ensure_migrate(), "ENV_FILE": os.devnull, **values})
 
 
 def run(argv: list[str], cwd: Path = REPO_ROOT, timeout: float = 300,

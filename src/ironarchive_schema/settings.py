@@ -55,9 +55,9 @@ DEFAULTS: dict[str, str | None] = {
     "MUTATION_FIRST_FAILURE": None,
 }
 
-#: Settings of the person running a command that the test suite must never act on: the
-#: suite's own database is ``TEST_DATABASE_URL``; ``DATABASE_URL`` names theirs.
-NOT_FOR_THE_SUITE = ("DATABASE_URL", "CONFIRM", "FORCE_CLEAN", "DEVDB_DIR")
+#: The settings a process of the suite hands on to a command or an inner suite it runs, so
+#: that they use the same binaries: which migrate, which PostgreSQL, which account.
+SUITE_SETTINGS = ("MIGRATE_BIN", "PG_BINDIR", "PG_VERSION", "PG_RUN_AS")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -145,6 +145,12 @@ def resolve(command_line: Mapping[str, str | None] | None = None,
     runtime = {name: environ[name] for name in RUNTIME_VARIABLES if environ.get(name)}
     libpq = {name: value for name, value in environ.items() if name.startswith("PG") and value}
     return Settings(values, sources, runtime, libpq, env_file)
+
+
+def suite_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:
+    """:func:`child_environment` with the :data:`SUITE_SETTINGS` of ``settings`` first."""
+    return child_environment(settings, **{name: settings.get(name) for name in SUITE_SETTINGS},
+                             **values)
 
 
 def child_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:

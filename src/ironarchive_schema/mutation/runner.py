@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import catalog, databases
+from .. import catalog, databases, settings
 from ..migrate import Migrate, MigrateError
 from .mutant import Mutant
 from .workspace import write
@@ -30,9 +30,6 @@ SUITES = ("tests/contract", "tests/behaviour")
 # The tests that run down migrations: first for a mutant of a down file with no known killer.
 DOWN_TESTS = "tests/behaviour/test_lifecycle.py"
 PYTEST_TIMEOUT = 900  # seconds; a whole unmutated run takes about 12 on 2 cores
-# Variables of an enclosing pytest-xdist run that must not leak into the inner pytest.
-INHERITED = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
-             "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS")
 
 
 @dataclass(frozen=True)
@@ -73,10 +70,10 @@ class Runner:
     def _pytest(self, folder: Path, tests: tuple[str, ...]) -> tuple[int, str, str | None]:
         """Exit status, output and the first failing test of ``tests`` run on ``folder``."""
         failure = self.workdir / f"first-failure-{uuid.uuid4().hex}"
-        env = {k: v for k, v in os.environ.items() if k not in INHERITED}
-        env.update(MIGRATIONS_DIR=str(folder), POSTGRES_BACKEND="url",
-                   TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE="dev",
-                   MUTATION_FIRST_FAILURE=str(failure))
+        env = settings.suite_environment(
+            settings.resolve(env_file=Path(os.devnull)), MIGRATIONS_DIR=folder,
+            POSTGRES_BACKEND="url", TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE="dev",
+            MUTATION_FIRST_FAILURE=failure)
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-n", "0",
              "-p", "no:cacheprovider", "-p", f"{__package__}.firstfailure", *tests],
