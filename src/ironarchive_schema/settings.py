@@ -149,8 +149,8 @@ def resolve(command_line: Mapping[str, str | None] | None = None,
 
 def suite_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:
     """:func:`child_environment` with the :data:`SUITE_SETTINGS` of ``settings`` first."""
-    return child_environment(settings, **{name: settings.get(name) for name in SUITE_SETTINGS},
-                             **values)
+    return child_environment(settings, **{
+        **{name: settings.get(name) for name in SUITE_SETTINGS}, **values})
 
 
 def child_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:

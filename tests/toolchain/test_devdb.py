@@ -22,17 +22,19 @@ from ironarchive_schema.servers import stop_at_once
 def devdb_dir():
     """``DEVDB_DIR`` for one test, under a folder the server's account can enter; its
     server is stopped and everything removed afterwards, also on an interrupt."""
-    scratch = Path(tempfile.mkdtemp(prefix="ironarchive-devdb-test-"))
-    scratch.chmod(0o755)
-    folder = scratch / "devdb"
-    places = [scratch]
+    places: list[Path] = []
 
     def clean_up():
         for place in places:
             stop_at_once(place)
             shutil.rmtree(place, ignore_errors=True)
-    handle = interrupts.register(clean_up, f"stopped and removed the development database "
-                                           f"of a test in {scratch}")
+    with interrupts.deferred():  # no interrupt between making the folder and registering it
+        scratch = Path(tempfile.mkdtemp(prefix="ironarchive-devdb-test-"))
+        places.append(scratch)
+        handle = interrupts.register(clean_up, f"stopped and removed the development "
+                                               f"database of a test in {scratch}")
+    scratch.chmod(0o755)
+    folder = scratch / "devdb"
     try:
         yield folder, places
     finally:

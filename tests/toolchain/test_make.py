@@ -219,3 +219,15 @@ def test_destructive_targets_refuse_a_remote_database_without_confirm(target):
     assert result.returncode == 2
     assert "it is not on this machine" in result.stderr and "CONFIRM=1" in result.stderr
     assert "secret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("target", ["migrate-down", "migrate-status", "migrate-up"])
+def test_a_url_naming_two_hosts_is_refused_before_any_connection(target):
+    """lib/pq would connect to zzz.invalid (the host that sorts last), libpq to localhost:
+    the guard must not judge one and migrate reach the other."""
+    result = make(target, "DATABASE_URL=postgres://u:p@zzz.invalid/x?host=localhost")
+    assert result.returncode == 2
+    line = result.stderr.strip().splitlines()[-2]
+    assert "names more than one host (zzz.invalid, localhost)" in line, result.stderr
+    assert "zzz.invalid" not in result.stderr.replace(line, ""), "something reached for it"
+    assert ":p@" not in result.stderr

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import databases
+from .. import databases, interrupts
 from ..migrate import Migrate
 from ..migratebin import ensure_migrate
 from ..paths import REPO_ROOT, migrations_dir
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the report ('-' for none); a whole run also "
                              "writes the killers of its mutants, tried first next time")
     args = parser.parse_args(argv)
+    interrupts.install(announce=True)  # Ctrl-C removes the mutants' server and databases
 
     folder = migrations_dir()
     ensure_migrate()
