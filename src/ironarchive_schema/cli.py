@@ -376,7 +376,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args, settings.resolve())
+        return args.func(args, settings.activate(settings.resolve()))
     except ToolchainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

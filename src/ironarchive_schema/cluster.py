@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
+from . import settings
 from .databases import wait_ready
 from .errors import ToolchainError
 from .pgbinaries import find_bindir
@@ -36,7 +37,7 @@ def server_account() -> pwd.struct_passwd | None:
     """The account the server runs as, or None to run as the current (non-root) user."""
     if os.geteuid() != 0:
         return None
-    wanted = os.environ.get("PG_RUN_AS")
+    wanted = settings.active().get("PG_RUN_AS")
     for name in ([wanted] if wanted else ["postgres", "nobody"]):
         try:
             return pwd.getpwnam(name)

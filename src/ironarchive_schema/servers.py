@@ -8,14 +8,13 @@ and drop its own databases) and ``stop()``:
 - ``docker``: a pinned ``postgres`` image through testcontainers.
 """
 
-import os
 import signal
 import tempfile
 import time
 from pathlib import Path
 from typing import Protocol
 
-from . import interrupts, pgdist, urls
+from . import interrupts, pgdist, settings, urls
 from .cluster import TEST_SETTINGS, Cluster, free_port, remove
 from .databases import wait_ready
 from .errors import ToolchainError
@@ -176,8 +175,9 @@ def start_server(backend: str | None = None, url: str | None = None) -> Server:
     ``backend`` defaults to ``POSTGRES_BACKEND``, else ``url`` when ``TEST_DATABASE_URL``
     is set, else ``embedded``.
     """
-    url = url or os.environ.get("TEST_DATABASE_URL")
-    backend = backend or os.environ.get("POSTGRES_BACKEND") or ("url" if url else "embedded")
+    config = settings.active()
+    url = url or config.get("TEST_DATABASE_URL")
+    backend = backend or config.get("POSTGRES_BACKEND") or ("url" if url else "embedded")
     if backend == "embedded":
         return EmbeddedServer()
     if backend == "url":

@@ -147,6 +147,22 @@ def resolve(command_line: Mapping[str, str | None] | None = None,
     return Settings(values, sources, runtime, libpq, env_file)
 
 
+_active: Settings | None = None
+
+
+def activate(resolved: Settings) -> Settings:
+    """Make ``resolved`` this process's settings: an entry point (the CLI) calls it once."""
+    global _active
+    _active = resolved
+    return resolved
+
+
+def active() -> Settings:
+    """This process's settings: what its entry point activated, else resolved from the
+    environment alone (the suite: no test reads a ``.env``)."""
+    return _active or resolve(env_file=Path(os.devnull))
+
+
 def suite_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:
     """:func:`child_environment` with the :data:`SUITE_SETTINGS` of ``settings`` first."""
     return child_environment(settings, **{

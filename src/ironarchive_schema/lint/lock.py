@@ -12,14 +12,13 @@ The entry lines have ``sha256sum``'s format, so ``sha256sum -c`` can check them 
 """
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import settings
 from ..errors import ToolchainError
 from ..migrations import FILE_PATTERN
-from ..paths import REPO_ROOT
 from . import layout
 from .findings import Finding, display
 
@@ -35,7 +34,7 @@ SEAL = re.compile(r"lock ([0-9a-f]{64})")
 
 def lock_path() -> Path:
     """``MIGRATIONS_LOCK``, else ``migrations.lock`` at the repository root."""
-    return Path(os.environ.get("MIGRATIONS_LOCK") or REPO_ROOT / "migrations.lock").resolve()
+    return settings.active().migrations_lock
 
 
 def file_hash(path: Path) -> str:

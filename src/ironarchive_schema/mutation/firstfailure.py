@@ -4,9 +4,11 @@ be parsed back when a parameter id holds spaces."""
 
 import os
 
+from .. import settings
+
 
 def pytest_runtest_logreport(report):
-    path = os.environ.get("MUTATION_FIRST_FAILURE")
+    path = settings.active().get("MUTATION_FIRST_FAILURE")
     if report.failed and path and not os.path.exists(path):
         with open(path, "w") as out:
             out.write(report.nodeid)
