@@ -5,9 +5,12 @@ output (all on stderr) passes through unchanged.
 """
 
 import argparse
+import contextlib
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -17,7 +20,7 @@ from . import (catalog, contract, databases, devdb, interrupts, journal, migrati
 from .errors import ToolchainError
 from .lint import layout, lock
 from .lint.findings import display
-from .migrate import Migrate, MigrateError, Version
+from .migrate import Migrate, MigrateError, Version, stop_gracefully
 from .migratebin import ensure_migrate
 from .paths import REPO_ROOT
 from .pgbinaries import find_bindir
@@ -125,11 +128,25 @@ class Session:
                       "state": "running", "version": start.number}
         recorded = self.record(entry)
         print(f"+ {self.migrate.describe(*args)}", file=sys.stderr)
-        returncode = self.migrate.run(*args, check=False, capture=False).returncode
+        with graceful_interrupts() as caught:
+            returncode = self.migrate.run(*args, check=False, capture=False).returncode
         error = self.migrate.last_error
-        if not recorded:
-            return returncode
-        end = self.version()
+        end = self.migrate.version()
+        if recorded:
+            self._record_end(entry, start, end, error if returncode else None)
+        if caught:
+            print(f"interrupted ({signal.Signals(caught[0]).name}): migrate stopped after the "
+                  f"migration it was applying; the database is at version {end}",
+                  file=sys.stderr, flush=True)
+            interrupts.die_of(caught[0])
+        if returncode:
+            dirty = (f"; the database is dirty at version {end.number}: make migrate-status "
+                     f"says how to recover") if end.dirty else ""
+            raise ToolchainError(f"migrate {' '.join(args)} failed: {error}{dirty}")
+        return 0
+
+    def _record_end(self, entry: journal.Journal, start: Version, end: Version,
+                    error: str | None) -> None:
         applied = {v for v in entry.applied if end.number is not None and v <= end.number}
         if self.command == "up" and end.number is not None:
             applied |= {v for v in self.versions.versions
@@ -138,11 +155,29 @@ class Session:
         if self.command == "force" and end.number is not None and end.number >= 0:
             applied.add(end.number)
         entry.applied = sorted(applied)
-        entry.last |= {"state": "failed" if returncode else "done", "version": end.number}
-        if returncode:
+        entry.last |= {"state": "failed" if error else "done", "version": end.number}
+        if error:
             entry.last["error"] = error
         self.record(entry)
-        return returncode
+
+
+@contextlib.contextmanager
+def graceful_interrupts() -> Iterator[list[int]]:
+    """While migrate runs, SIGINT and SIGTERM ask it to stop after the migration it is
+    applying (a killed migrate leaves its backend running and the database dirty); the
+    signal is kept in the list this yields, for the caller to end with afterwards."""
+    caught: list[int] = []
+
+    def handle(signum, _frame):
+        if not caught:
+            caught.append(signum)
+            stop_gracefully()
+    previous = {signum: signal.signal(signum, handle) for signum in interrupts.SIGNALS}
+    try:
+        yield caught
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def explain(session: Session, version: Version, pid: int | None = None) -> None:

@@ -148,10 +148,11 @@ def _handler(signum: int, _frame) -> None:
         if _announce and me == _installed_by:
             _say(interrupted_line(signum, outcomes))
     finally:
-        _die_of(signum)
+        die_of(signum)
 
 
-def _die_of(signum: int) -> None:
+def die_of(signum: int) -> None:
+    """End this process by ``signum`` itself, so a shell that runs it stops too."""
     try:
         signal.signal(signum, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})

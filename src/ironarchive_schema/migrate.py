@@ -14,14 +14,15 @@ machine: it goes in ``PGPASSWORD``, which its driver (lib/pq) reads, in an envir
 from scratch. Everything migrate prints is redacted before anyone sees it.
 """
 
+import contextlib
 import re
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 from . import migrations, settings, urls
 from .errors import ToolchainError
@@ -39,12 +40,27 @@ class MigrateError(ToolchainError):
         self.command = command
         self.returncode = returncode
         self.output = output
-        last = [line for line in output.strip().splitlines() if line.strip()]
-        reason = last[-1] if last else "(no output)"
+        reason = summary(output)
         if "SSL is not enabled on the server" in reason:
             reason += " (the server has no TLS: add sslmode=disable to the URL, or enable TLS)"
         status = "timed out" if returncode is None else f"exit {returncode}"
         super().__init__(f"{command} failed ({status}): {reason}")
+
+
+def summary(output: str) -> str:
+    """migrate's error as one line.
+
+    A failed migration prints ``error: migration failed: <why> in line N: <the whole file>
+    (details: <the driver's error>)`` over many lines: keep the why, the line and the
+    details. Anything else: its last line.
+    """
+    failed = re.search(r"^error: migration failed: (.*?) in line (\d+): ", output, re.M)
+    if failed:
+        details = re.search(r"\(details: (.*)\)\s*$", output, re.S)
+        return (f"migration failed: {failed.group(1)} in line {failed.group(2)} of the file"
+                + (f" (details: {details.group(1).strip()})" if details else ""))
+    last = [line for line in output.strip().splitlines() if line.strip()]
+    return last[-1] if last else "(no output)"
 
 
 @dataclass(frozen=True)
@@ -99,12 +115,11 @@ class Migrate:
         env = dict(self.environ)
         password = urls.password(self.database_url)
         if password is not None:
-            env["PGPASSWORD"] = unquote(password)
+            env["PGPASSWORD"] = password
         return env
 
     def redact(self, text: str) -> str:
-        password = urls.password(self.database_url)
-        return urls.redact_text(text, [password, password and unquote(password)])
+        return urls.redact_text(text, urls.passwords(self.database_url))
 
     def run(self, *args: str, timeout: float | None = None, check: bool = True,
             capture: bool = True) -> subprocess.CompletedProcess:
@@ -117,18 +132,23 @@ class Migrate:
                               env=self.environment()) as process:
             # migrate prints a line at a time; a watchdog enforces the deadline meanwhile.
             timer = _Watchdog(process, timeout)
+            _running.add(process)
             try:
+                failing = False
                 for line in process.stderr:
                     line = self.redact(line)
                     lines.append(line)
-                    if not capture:
+                    # Progress passes through; an error is summed up by the caller instead
+                    # (it repeats the whole failing file).
+                    failing = failing or line.startswith("error: ")
+                    if not capture and not failing:
                         print(line, end="", file=sys.stderr, flush=True)
             finally:
                 timer.cancel()
             returncode = process.wait()
+            _running.discard(process)
         output = "".join(lines)
-        last = [line.strip() for line in lines if line.strip()]
-        self.last_error = last[-1] if returncode and last else None
+        self.last_error = summary(output) if returncode else None
         if timer.fired:
             output += f"\nkilled after {timeout:.0f} s (waiting for a lock?)"
             raise MigrateError(f"migrate {' '.join(args)}", None, output)
@@ -163,6 +183,19 @@ class Migrate:
         if not match:
             raise MigrateError("migrate version", 0, f"unexpected output: {result.stderr}")
         return Version(int(match.group(1)), bool(match.group(2)))
+
+
+#: The migrate processes running now, for ``stop_gracefully``.
+_running: set[subprocess.Popen] = set()
+
+
+def stop_gracefully() -> None:
+    """Ask every running migrate to stop after the migration it is applying (SIGINT, which
+    migrate answers with "Stopping after this running migration ..."), rather than killing
+    it mid-file: a killed migrate leaves its backend running and the database dirty."""
+    for process in list(_running):
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGINT)
 
 
 class _Watchdog:

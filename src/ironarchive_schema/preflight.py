@@ -21,7 +21,8 @@ def folder_findings(folder: Path, lock_path: Path) -> list[Finding]:
     found = (layout.stray_findings(strays) + layout.name_findings(files)
              + layout.pair_findings(files) + layout.sequence_findings(files))
     for file in files:
-        found += layout.transaction_findings(file.path) + layout.own_file_findings(file.path)
+        found += (layout.empty_findings(file.path) + layout.transaction_findings(file.path)
+                  + layout.own_file_findings(file.path))
     if lock_path.exists():
         released = lock.read(lock_path)
         found += released.findings + lock.missing_findings(released, folder)

@@ -28,14 +28,29 @@ def validate(url: str, name: str = "DATABASE_URL") -> str:
     return url
 
 
-def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``, for logs and error messages."""
+def _with_password(url: str, replacement: str | None) -> str:
+    """``url`` with the password, in the authority and in ``?password=``, replaced by
+    ``replacement`` (None: removed)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = quote(parts.username or "", safe="")
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    netloc = parts.netloc
+    if parts.password is not None:
+        user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+        host = parts.netloc.rsplit("@", 1)[1]
+        login = f"{user}:{replacement}" if replacement is not None else user
+        netloc = f"{login}@{host}" if login else host
+    query = []
+    for item in filter(None, parts.query.split("&")):
+        if item.split("=", 1)[0] != "password":
+            query.append(item)
+        elif replacement is not None:
+            query.append(f"password={replacement}")
+    return urlunsplit(parts._replace(netloc=netloc, query="&".join(query)))
+
+
+def redact(url: str) -> str:
+    """The URL with its password (in the authority or ``?password=``) replaced by ``***``,
+    for logs and error messages."""
+    return _with_password(url, "***")
 
 
 def database_name(url: str) -> str:
@@ -101,6 +116,9 @@ def check_target(url: str, environ: Mapping[str, str] = MappingProxyType({}),
     if unsupported:
         raise ToolchainError(f"{', '.join(unsupported)} is set in the environment: migrate's "
                              f"driver (lib/pq) does not support it; unset it")
+    if len(set(passwords(url))) > 1:
+        raise ToolchainError(f"{name} gives two different passwords (user:password@ and "
+                             f"?password=): name one: {redact(url)!r}")
     named = hosts(url)
     if len(set(named)) > 1:
         raise ToolchainError(f"{name} names more than one host ({', '.join(named)}): migrate's "
@@ -129,18 +147,22 @@ def is_local(url: str, environ: Mapping[str, str] = MappingProxyType({})) -> boo
     return len(set(named)) == 1 and _is_local_host(named[0])
 
 
+def passwords(url: str) -> list[str]:
+    """Every password the URL gives, decoded: in the authority and in ``?password=``."""
+    parts = urlsplit(url)
+    found = [unquote(parts.password)] if parts.password is not None else []
+    return found + [value for key, value in parse_qsl(parts.query) if key == "password"]
+
+
 def password(url: str) -> str | None:
-    return urlsplit(url).password
+    """The URL's password, decoded (``check_target`` refuses a URL that gives two)."""
+    found = passwords(url)
+    return found[0] if found else None
 
 
 def without_password(url: str) -> str:
     """The URL with no password, for a command line (``ps`` shows every argument)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = quote(unquote(parts.username or ""), safe="")
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+    return _with_password(url, None)
 
 
 def redact_text(text: str, secrets: Iterable[str | None]) -> str:

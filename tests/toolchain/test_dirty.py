@@ -51,7 +51,14 @@ def test_a_failed_up_names_the_migration_and_the_recovery_that_works(fresh_db_ur
     version = add_migration(folder, "fails_up",
                             up="CREATE TABLE dirty_probe (id integer);\nSELECT 1 / 0;\n",
                             down="DROP TABLE dirty_probe;\n")
-    assert target("migrate-up").returncode != 0
+    failed = target("migrate-up")
+    assert failed.returncode == 2
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: migrate up failed: migration failed: division by zero in line 0 "
+                      f"of the file (details: pq: division by zero); the database is dirty at "
+                      f"version {version}: make migrate-status says how to recover"], \
+        failed.stderr
+    assert "SELECT 1 / 0" not in failed.stderr, "the failing file is not repeated"
     report = status(fresh_db_url, folder)
     assert (report.returncode, report.stdout) == (EXIT_DIRTY, f"version: {version} (dirty)\n")
     assert f"migration {version}'s up failed and was rolled back" in report.stderr
@@ -109,6 +116,9 @@ def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend
             process.wait(timeout=30)
         running = status(fresh_db_url, folder)
         assert running.returncode == EXIT_DIRTY, running.stderr
+        refused = target("migrate-up")
+        assert refused.returncode == 2
+        assert f"backend {backend} holds migrate's lock" in refused.stderr
         assert f"migrate's lock is held by backend {backend}" in running.stderr
         assert f"pg_terminate_backend({backend})" in running.stderr
         terminate(watch, backend)
@@ -142,3 +152,44 @@ def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, tar
         conn.execute("UPDATE schema_migrations SET dirty = true")
     result = target("migrate-status")
     assert result.returncode == 2 and "(dirty)" in result.stdout
+
+
+@pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["Ctrl-C to the group", "SIGTERM to make alone"])
+def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
+        fresh_db_url, folder, signum, to_group):
+    """Not killed mid-file (its backend would carry on, the database dirty): migrate is asked
+    to stop after the running migration, which commits; the next one is not started."""
+    gated = add_migration(
+        folder, "gated", up=f"SELECT pg_advisory_xact_lock({GATE});\n"
+                            f"CREATE TABLE dirty_probe (id integer);\n",
+        down="DROP TABLE dirty_probe;\n")
+    add_migration(folder, "after", up="CREATE TABLE dirty_after (id integer);\n",
+                  down="DROP TABLE dirty_after;\n")
+    with databases.connect(fresh_db_url, autocommit=True) as watch:
+        watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env=environment(DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder),
+            start_new_session=True)
+        try:
+            wait_for("the migration to wait at the gate",
+                     lambda: advisory_lock_holders(watch, GATE, granted=False))
+            if to_group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+            watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
+            output, _ = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    lines = [line for line in output.splitlines() if line.startswith("interrupted")]
+    assert len(lines) == 1 and f"the database is at version {gated}" in lines[0], output
+    assert "Traceback" not in output
+    assert Migrate(fresh_db_url, folder).version() == Version(gated, dirty=False)
+    assert {"dirty_probe"} <= tables(fresh_db_url) and "dirty_after" not in tables(fresh_db_url)
+    report = status(fresh_db_url, folder)
+    assert report.returncode == 0, report.stderr

@@ -137,3 +137,28 @@ def test_malformed_migration_file_name_is_refused(tmp_path, name):
     (tmp_path / name).write_text("SELECT 1;\n")
     with pytest.raises(ToolchainError, match="not a migration file name"):
         Migrate("postgres://u@127.0.0.1/x", tmp_path)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"POSTGRES_BACKEND": "bogus"}, "POSTGRES_BACKEND must be one of"),
+    ({"POSTGRES_BACKEND": "url"}, "POSTGRES_BACKEND=url needs TEST_DATABASE_URL"),
+])
+def test_a_bad_backend_for_schema_diff_is_one_line(settings, message):
+    result = cli("schema-diff", **settings)
+    assert result.returncode == 2
+    assert message in one_line(result.stderr)
+
+
+def test_a_missing_migrations_folder_is_one_line():
+    result = cli("up", MIGRATIONS_DIR="/nonexistent/migrations",
+                 DATABASE_URL="postgres://u@127.0.0.1/x")
+    assert result.returncode == 2
+    assert "migrations folder /nonexistent/migrations does not exist" in one_line(result.stderr)
+
+
+def test_a_migrate_bin_that_cannot_run_is_one_line(tmp_path):
+    script = tmp_path / "migrate"
+    script.write_text("#!/bin/sh\n")  # not executable
+    result = cli("migrate-bin", MIGRATE_BIN=script)
+    assert result.returncode == 2
+    assert f"cannot run migrate at {script}" in one_line(result.stderr)

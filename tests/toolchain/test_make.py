@@ -138,8 +138,16 @@ def commit_in_a_file(folder):
     return "transaction-control"
 
 
+def created_but_not_written(folder):
+    """Applied now, it would record its version with nothing done, and its body, written
+    later, would never run."""
+    assert make("migrate-create", "NAME=not_written_yet", f"MIGRATIONS_DIR={folder}"
+                ).returncode == 0
+    return "empty"
+
+
 BREAKAGES = [bad_short_version, bad_title, up_without_down, version_gap,
-             released_migration_edited, stray_file, commit_in_a_file]
+             released_migration_edited, stray_file, commit_in_a_file, created_but_not_written]
 
 
 @pytest.mark.parametrize(("breakage", "target"),

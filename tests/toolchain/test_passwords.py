@@ -28,15 +28,20 @@ def recording_migrate(tmp_path):
     return wrapper, record
 
 
-def with_password(url: str) -> str:
+def with_password(url: str, where: str = "authority") -> str:
     # The test server trusts local connections: any password is accepted, none is checked.
+    if where == "query":
+        return f"{url}&password={ENCODED}"
     return url.replace("postgresql://postgres@", f"postgresql://postgres:{ENCODED}@")
 
 
+@pytest.mark.parametrize("where", ["authority", "query"])
 def test_the_password_goes_to_migrate_in_its_environment_not_its_arguments(
-        recording_migrate, fresh_db_url):
+        recording_migrate, fresh_db_url, where):
     wrapper, record = recording_migrate
-    result = cli("status", DATABASE_URL=with_password(fresh_db_url), MIGRATE_BIN=wrapper)
+    result = cli("status", DATABASE_URL=with_password(fresh_db_url, where), MIGRATE_BIN=wrapper)
+    assert PASSWORD not in result.stderr + result.stdout
+    assert ENCODED not in result.stderr + result.stdout
     assert result.returncode == 0, result.stderr
     calls = record.read_text().splitlines()
     arguments = [line for line in calls if not line.startswith("PGPASSWORD=")]

@@ -54,6 +54,21 @@ def test_a_target_the_two_clients_would_read_differently_is_refused(url, environ
     assert "\n" not in str(caught.value) and ":p@" not in str(caught.value)
 
 
+@pytest.mark.parametrize("url, redacted, bare", [
+    ("postgres://app:s3cr%40t@db/x", "postgres://app:***@db/x", "postgres://app@db/x"),
+    ("postgres://app@db/x?sslmode=disable&password=top", "postgres://app@db/x?sslmode=disable"
+     "&password=***", "postgres://app@db/x?sslmode=disable"),
+    ("postgres://:pw@db/x", "postgres://:***@db/x", "postgres://db/x"),
+])
+def test_a_password_in_the_authority_or_the_query_is_hidden(url, redacted, bare):
+    assert (urls.redact(url), urls.without_password(url)) == (redacted, bare)
+
+
+def test_two_different_passwords_are_refused():
+    with pytest.raises(ToolchainError, match="two different passwords"):
+        urls.check_target("postgres://app:one@localhost/x?password=two")
+
+
 def test_without_password_and_redact_text():
     url = "postgres://admin:s3cr%40t@db:5432/x?sslmode=require"
     assert urls.without_password(url) == "postgres://admin@db:5432/x?sslmode=require"
