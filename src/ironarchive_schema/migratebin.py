@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import settings
 from .errors import ToolchainError
 from .paths import BIN_DIR, TOOLS_DIR
 
@@ -85,7 +86,8 @@ def build(version: str, target: Path) -> None:
     # Build beside the target, then rename: concurrent callers never see half a file.
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".migrate-")
     os.close(fd)
-    env = {**os.environ, "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"}
+    env = settings.child_environment(settings.active(), GOFLAGS="-mod=readonly",
+                                     CGO_ENABLED="0")
     try:
         result = subprocess.run(
             [go, "build", "-tags", "postgres", "-trimpath",
@@ -107,7 +109,7 @@ def build(version: str, target: Path) -> None:
 def ensure_migrate() -> str:
     """Path to the pinned migrate binary, building it on first use."""
     version = pinned_version()
-    explicit = os.environ.get("MIGRATE_BIN")
+    explicit = settings.active().get("MIGRATE_BIN")
     if explicit:
         return check_binary(explicit, version)
     target = BIN_DIR / f"migrate-{version}"

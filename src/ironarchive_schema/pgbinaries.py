@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import pgdist
+from . import pgdist, settings
 from .errors import ToolchainError
 
 REQUIRED = ("initdb", "pg_ctl", "postgres")
@@ -44,7 +44,7 @@ def _debian_bindirs(debian_root: Path) -> list[Path]:
 
 def requested_major() -> int | None:
     """The major ``PG_VERSION`` names, None when it is unset or empty."""
-    version = os.environ.get("PG_VERSION")
+    version = settings.active().get("PG_VERSION")
     if not version:
         return None
     if not re.fullmatch(r"\d+", version.strip()):
@@ -63,7 +63,7 @@ def _bindir_of_major(major: int, debian_root: Path) -> Path:
 
 def find_bindir(explicit: str | os.PathLike | None = None, debian_root: Path = DEBIAN_ROOT) -> Path:
     """The first directory holding initdb, pg_ctl and postgres."""
-    explicit = explicit or os.environ.get("PG_BINDIR")
+    explicit = explicit or settings.active().get("PG_BINDIR")
     major = None if explicit else requested_major()
     if major is not None:
         return _bindir_of_major(major, debian_root)
