@@ -1,7 +1,8 @@
 """Command line behind the Makefile: ``python -m ironarchive_schema COMMAND``.
 
-Every failure prints one ``error:`` line to stderr and exits non-zero; migrate's own
-output (all on stderr) passes through unchanged.
+Every failure prints one ``error:`` line to stderr and exits 2 (``status``: 3 dirty, 4 a
+version skipped). migrate's progress (all on stderr) passes through, redacted; its error is
+summed up in that one line. Settings are resolved once (``settings.resolve``) and passed on.
 """
 
 import argparse
@@ -122,6 +123,7 @@ class Session:
 
     def run(self, args: list[str], start: Version, target: int | None) -> int:
         """Run migrate with the journal saying what runs, then how it ended."""
+        # No record yet: every version up to the current one is taken as applied.
         entry = self.history() or journal.Journal(
             [v for v in self.versions.versions if start.number and v <= start.number])
         entry.last = {"command": self.command, "from": start.number, "to": target,

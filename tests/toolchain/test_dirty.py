@@ -41,6 +41,15 @@ def status(fresh_db_url, folder) -> subprocess.CompletedProcess:
     return cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder)
 
 
+def start_migrate_up(url: str, folder) -> subprocess.Popen:
+    """`make migrate-up` in the background, in a session of its own (to signal its group);
+    its output, stdout and stderr together, on ``stdout``."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=environment(DATABASE_URL=url, MIGRATIONS_DIR=folder), start_new_session=True)
+
+
 def tables(url: str) -> set[str]:
     return set(catalog.base_tables(catalog.snapshot_of(url)))
 
@@ -103,17 +112,13 @@ def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend
         down="DROP TABLE dirty_probe;\n")
     with databases.connect(fresh_db_url, autocommit=True) as watch:
         watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=environment(DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder),
-            start_new_session=True)
+        process = start_migrate_up(fresh_db_url, folder)
         try:
             (backend,) = wait_for("the migration to wait at the gate",
                                   lambda: advisory_lock_holders(watch, GATE, granted=False))
         finally:
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+            process.communicate(timeout=30)
         running = status(fresh_db_url, folder)
         assert running.returncode == EXIT_DIRTY, running.stderr
         refused = target("migrate-up")
@@ -168,11 +173,7 @@ def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
                   down="DROP TABLE dirty_after;\n")
     with databases.connect(fresh_db_url, autocommit=True) as watch:
         watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env=environment(DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder),
-            start_new_session=True)
+        process = start_migrate_up(fresh_db_url, folder)
         try:
             wait_for("the migration to wait at the gate",
                      lambda: advisory_lock_holders(watch, GATE, granted=False))
