@@ -96,7 +96,8 @@ class Migrate:
     @classmethod
     def in_docker(cls, database_url: str, migrations_dir: Path, **kwargs) -> "Migrate":
         """migrate from the pinned ``migrate/migrate`` image, the folder mounted read-only."""
-        command = ["docker", "run", "--rm", "-i", "--network", "host",
+        # -e NAME passes the variable's value from docker's environment: the password too.
+        command = ["docker", "run", "--rm", "-i", "--network", "host", "-e", "PGPASSWORD",
                    "-v", f"{Path(migrations_dir).resolve()}:/migrations:ro",
                    f"migrate/migrate:{pinned_version()}"]
         return cls(database_url, migrations_dir, command=command, path_arg="/migrations",

@@ -62,6 +62,8 @@ def test_docker_url_and_migrate_command():
     migrate = Migrate.in_docker(url, REPO_ROOT / "migrations")
     argv = migrate.argv("up")
     assert argv[:5] == ["docker", "run", "--rm", "-i", "--network"]
+    assert argv[argv.index("-e") + 1] == "PGPASSWORD", "the password goes in, off the argv"
+    assert "postgres:postgres@" not in " ".join(argv)
     assert f"{REPO_ROOT / 'migrations'}:/migrations:ro" in argv
     assert argv[argv.index("-path") + 1] == "/migrations"
     assert any(a.startswith("migrate/migrate:v4.") for a in argv)
