@@ -84,6 +84,14 @@ def _in_session(sid: int) -> list[int]:
     return found
 
 
+def _arguments(pid: int) -> list[str]:
+    """The command line of a process, [] when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return []
+
+
 def _using(folder: Path) -> list[str]:
     """Live processes working in ``folder`` or naming it on their command line."""
     root = str(folder)
@@ -149,7 +157,10 @@ class Run:
         return sorted(self.tmp.glob("ironarchive-pg-*"))
 
     def migrate_running(self) -> bool:
-        return any(interrupts.name(pid).startswith("migrate")
+        """The template's ``migrate ... up`` runs: not the ``migrate -version`` and ``-help``
+        with which ``ensure_migrate`` checks the binary before the server is started (a
+        signal then finds nothing to clean up, and the line rightly names nothing)."""
+        return any(interrupts.name(pid).startswith("migrate") and _arguments(pid)[-1:] == ["up"]
                    for pid in _in_session(self.process.pid))
 
     def send(self, signum: int, to: str) -> None:
