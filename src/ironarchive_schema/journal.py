@@ -117,8 +117,9 @@ def recorded_version(url: str) -> tuple[int, bool] | None:
     running migration holds); None where no migration is recorded."""
     with databases.connect(url, autocommit=True) as conn:
         schema, table = _qualified(conn, url)
-        if conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()[0] is None:
+        name = sql.Identifier(schema, table)
+        if conn.execute("SELECT to_regclass(%s)", (name.as_string(conn),)).fetchone()[0] is None:
             return None
-        row = conn.execute(sql.SQL("SELECT version, dirty FROM {} LIMIT 1").format(
-            sql.Identifier(schema, table))).fetchone()
+        row = conn.execute(sql.SQL("SELECT version, dirty FROM {} LIMIT 1").format(name)
+                           ).fetchone()
     return (int(row[0]), bool(row[1])) if row else None
