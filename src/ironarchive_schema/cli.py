@@ -7,6 +7,7 @@ summed up in that one line. Settings are resolved once (``settings.resolve``) an
 
 import argparse
 import contextlib
+import functools
 import re
 import signal
 import subprocess
@@ -98,7 +99,9 @@ class Session:
                                  f"migrate's backend is); see make migrate-status")
         return self.migrate.version()
 
-    def history(self) -> journal.Journal | None:
+    @functools.cached_property
+    def before(self) -> journal.Journal | None:
+        """The journal as this command found it (read once: only this command writes it)."""
         try:
             return journal.read(self.target.url)
         except psycopg.Error:
@@ -124,7 +127,7 @@ class Session:
     def run(self, args: list[str], start: Version, target: int | None) -> int:
         """Run migrate with the journal saying what runs, then how it ended."""
         # No record yet: every version up to the current one is taken as applied.
-        entry = self.history() or journal.Journal(
+        entry = self.before or journal.Journal(
             [v for v in self.versions.versions if start.number and v <= start.number])
         entry.last = {"command": self.command, "from": start.number, "to": target,
                       "state": "running", "version": start.number}
@@ -183,7 +186,7 @@ def graceful_interrupts() -> Iterator[list[int]]:
 
 
 def explain(session: Session, version: Version, pid: int | None = None) -> None:
-    for line in recovery.explain_dirty(version, session.history(), session.versions, pid):
+    for line in recovery.explain_dirty(version, session.before, session.versions, pid):
         print(line, file=sys.stderr)
 
 
@@ -191,7 +194,7 @@ def cmd_up(args, config) -> int:
     session = Session(config, "up")
     start = session.version()
     session.refuse_dirty(start)
-    skipped = recovery.skipped(session.history(), start, session.versions)
+    skipped = recovery.skipped(session.before, start, session.versions)
     if skipped:
         raise ToolchainError(skipped_message(skipped, start, "refusing to migrate up"))
     newest = session.versions.versions[-1] if session.versions.versions else None
@@ -238,7 +241,7 @@ def cmd_status(_args, config) -> int:
     if version.dirty or pid is not None:
         explain(session, version, pid)
         return recovery.EXIT_DIRTY
-    skipped = recovery.skipped(session.history(), version, session.versions)
+    skipped = recovery.skipped(session.before, version, session.versions)
     if skipped:
         print(skipped_message(skipped, version, "migrate-up will refuse"), file=sys.stderr)
         return recovery.EXIT_SKIPPED

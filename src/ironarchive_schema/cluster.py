@@ -49,6 +49,14 @@ def server_account() -> pwd.struct_passwd | None:
     )
 
 
+def account_can(account: pwd.struct_passwd, test_flag: str, path: Path) -> bool:
+    """``test FLAG PATH`` as ``account``: can it write (``-w``) or enter (``-x``) ``path``,
+    through every parent folder on the way?"""
+    probe = subprocess.run(["test", test_flag, str(path)], user=account.pw_uid,
+                           group=account.pw_gid, extra_groups=[])
+    return probe.returncode == 0
+
+
 class Cluster:
     """A data directory under ``base_dir`` served on 127.0.0.1:``port`` with trust auth."""
 
@@ -87,12 +95,7 @@ class Cluster:
         if self.account is None:
             return
         os.chown(self.base_dir, self.account.pw_uid, self.account.pw_gid)
-        # The account must be able to reach base_dir through every parent folder.
-        probe = subprocess.run(
-            ["test", "-w", str(self.base_dir)], user=self.account.pw_uid,
-            group=self.account.pw_gid, extra_groups=[],
-        )
-        if probe.returncode != 0:
+        if not account_can(self.account, "-w", self.base_dir):
             raise ToolchainError(
                 f"PostgreSQL runs as {self.account.pw_name!r} (PostgreSQL refuses root), which "
                 f"cannot write {self.base_dir}: put it where that account can reach"

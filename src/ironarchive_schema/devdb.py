@@ -17,14 +17,13 @@ checkout's ``.devdb/``, and ``.devdb/`` keeps only a note saying where.
 import hashlib
 import os
 import secrets
-import subprocess
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from . import databases, urls
-from .cluster import Cluster, free_port, server_account
+from .cluster import Cluster, account_can, free_port, server_account
 from .errors import ToolchainError
 from .paths import REPO_ROOT
 
@@ -44,19 +43,12 @@ def home(devdb_dir: str | None) -> Path:
     return Path(devdb_dir or REPO_ROOT / ".devdb").resolve()
 
 
-def _reachable_by(account, folder: Path) -> bool:
-    """Can ``account`` enter every parent of ``folder`` (which may not exist yet)?"""
-    existing = next(p for p in [folder, *folder.parents] if p.exists())
-    probe = subprocess.run(["test", "-x", str(existing)], user=account.pw_uid,
-                           group=account.pw_gid, extra_groups=[])
-    return probe.returncode == 0
-
-
 def cluster_dir(devdb_home: Path) -> Path:
     """Where the cluster's files live: ``devdb_home``, unless the server's account cannot
     reach it; then a folder of its own under SYSTEM_DIR."""
     account = server_account()
-    if account is None or _reachable_by(account, devdb_home):
+    existing = next(p for p in [devdb_home, *devdb_home.parents] if p.exists())
+    if account is None or account_can(account, "-x", existing):
         return devdb_home
     digest = hashlib.sha256(str(devdb_home).encode()).hexdigest()[:16]
     return SYSTEM_DIR / digest
