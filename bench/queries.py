@@ -77,20 +77,25 @@ QUERIES = (
     ),
     Query(
         name="message_id_lookup",
-        title="lookup by message_id (is this Graph message archived?)",
+        title="lookup by message_id in a tenant (is this Graph message archived?)",
+        # D16: message ids are unique per tenant, and the application always knows its
+        # tenant (it is the one set_tenant() named).
         sql="""
             SELECT id, mailbox_id, sent_at, deleted_at
             FROM emails
-            WHERE message_id = %(message_id)s""",
+            WHERE tenant_id = %(tenant_id)s AND message_id = %(message_id)s""",
         # Half are archived already, half are new (a sync asks about both).
         samples="""
-            (SELECT message_id FROM emails TABLESAMPLE BERNOULLI (1) REPEATABLE (7)
+            (SELECT tenant_id, message_id
+             FROM emails TABLESAMPLE BERNOULLI (1) REPEATABLE (7)
              LIMIT %(n)s / 2)
             UNION ALL
-            (SELECT 'AAMkA' || md5(g::text) || 'AAA='
-             FROM generate_series(1, %(n)s - %(n)s / 2) g)""",
-        probe="SELECT message_id FROM emails ORDER BY id LIMIT 1",
-        index="emails_message_id_key",
+            (SELECT t.tenant_id, 'AAMkA' || md5(g::text) || 'AAA='
+             FROM generate_series(1, %(n)s - %(n)s / 2) g,
+                 LATERAL (SELECT id AS tenant_id FROM tenants
+                          ORDER BY md5(id::text || g) LIMIT 1) t)""",
+        probe="SELECT tenant_id, message_id FROM emails ORDER BY id LIMIT 1",
+        index="emails_tenant_id_message_id_key",
     ),
     Query(
         name="sender_in_mailbox",

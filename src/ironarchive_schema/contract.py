@@ -146,13 +146,22 @@ TABLE = Record({
     # role: [privilege, ...] beyond the owner's; PUBLIC is "public"
     "grants": Field((dict,), {}, node=Collection(Field(TEXTS))),
 })
+#: A key or unique rule of a tenant-scoped table that does not include the tenant (D14, D16):
+#: why that is accepted, and the test (a pytest node id) that guards the exception.
+TENANT_BOUNDARY_EXCEPTION = Record({"reason": Field(TEXT), "guarded_by": Field(TEXT)})
 CONTRACT = Field((dict,), node=Record({
     "version": Field((int,)),
     "extensions": Field((dict,), node=Collection(Field(TEXT))),
     "functions": _entries(FUNCTION),
     "tables": _entries(TABLE),
     "settings": Field((dict,), node=Collection(Field(JSON))),
+    # "table.constraint or index": people's statement about the catalog, not a catalog fact:
+    # checked by the tenant-boundary invariant, never compared with the database.
+    "tenant_boundary": Field((dict,), {}, node=Collection(
+        Field((dict,), node=TENANT_BOUNDARY_EXCEPTION))),
 }))
+#: Top-level keys people state about the catalog; ``from_catalog`` does not produce them.
+STATEMENTS = ("tenant_boundary",)
 
 
 # ---------------------------------------------------------------------------------------
@@ -651,6 +660,7 @@ def render(tree: dict, field: Field = CONTRACT) -> str:
 
 def report(want: dict, have: dict, unstated_objects: list[str]) -> str:
     """What to change in the contract so it says what the database has; "" when equal."""
+    have = {**have, **{key: want[key] for key in STATEMENTS}}
     add, change, remove = _compare(want, have, CONTRACT)
     parts = []
     if add:

@@ -4,7 +4,8 @@ several tenants whose every row's tenant is known (the oracle the isolation test
 The ``db`` connection is a superuser, the owner of every table, which row-level security does
 not restrict (ENABLE, not FORCE): rows are made and checked through it. ``session`` switches
 to ``ironarchive_app`` for one savepoint, as the application would connect, and names the
-tenant the way the application must (``SET LOCAL``, here through ``set_config(..., true)``).
+tenant the way the application must: ``SELECT set_tenant(%s)`` (or ``set_msp_wide()``) inside
+the transaction (migration 000003, D17).
 """
 
 from contextlib import contextmanager
@@ -37,9 +38,9 @@ def session(db: psycopg.Connection, tenant=None, msp_wide: bool = False):
     with db.transaction(force_rollback=True):
         db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(APP_ROLE)))
         if tenant is not None:
-            db.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
+            db.execute("SELECT set_tenant(%s)", (tenant,))
         if msp_wide:
-            db.execute("SELECT set_config('app.msp_wide', 'on', true)")
+            db.execute("SELECT set_msp_wide()")
         yield
 
 

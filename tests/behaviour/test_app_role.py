@@ -71,7 +71,7 @@ def test_the_application_deleting_a_user_keeps_the_users_audit_rows(db):
     audit = rows.audit_log(db, user_id=user)["id"]
     with db.transaction():
         db.execute(f"SET LOCAL ROLE {APP_ROLE}")
-        db.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
+        db.execute("SELECT set_tenant(%s)", (tenant,))
         assert db.execute("DELETE FROM users WHERE id = %s", (user,)).rowcount == 1
         db.execute("RESET ROLE")
     assert db.execute("SELECT user_id, tenant_id FROM audit_logs WHERE id = %s",

@@ -80,7 +80,9 @@ def test_the_msp_context_sees_every_row(db, archive, scoped):
 
 
 def test_a_tenant_id_that_is_not_a_uuid_is_an_error(db, archive):
-    with session(db, "not-a-uuid"):
+    """set_tenant() takes a uuid; a value overwritten later in its transaction is read loudly."""
+    with session(db, archive.tenants()[0]):
+        db.execute("SET LOCAL app.tenant_id = 'not-a-uuid'")
         assert sqlstate(outcome(db, "SELECT * FROM emails")) == "22P02"
 
 
