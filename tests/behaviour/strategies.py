@@ -139,20 +139,37 @@ def _repair_jobs(row: dict, _parents: dict) -> dict:
     return row
 
 
-def _tenant_of(parent_column: str, when_null_only: bool = False):
-    """Issue 8: tenant_id is the parent's (composite foreign key), or, in audit_logs, filled
-    from the user when NULL (MSP admins have none)."""
+def _tenant_of(parent_column: str):
+    """Issue 8: tenant_id is the parent's (composite foreign key)."""
     def repair(row: dict, parents: dict) -> dict:
-        if not when_null_only or row["tenant_id"] is None:
-            row["tenant_id"] = parents["tenant_of"].get(row[parent_column], row["tenant_id"])
+        row["tenant_id"] = parents["tenant_of"].get(row[parent_column], row["tenant_id"])
         return row
     return repair
 
 
+def _inside_one_tenant(*parent_columns: str, then=lambda row, _parents: row):
+    """D14: every parent that has a tenant has the row's. The first such parent sets
+    tenant_id; a later one of another tenant is left out (NULL). MSP admins have no tenant
+    and may stand on any row."""
+    def repair(row: dict, parents: dict) -> dict:
+        fixed = False
+        for column in parent_columns:
+            tenant = parents["tenant_of"].get(row[column])
+            if tenant is None:
+                continue
+            if not fixed:
+                row["tenant_id"], fixed = tenant, True
+            elif row["tenant_id"] != tenant:
+                row[column] = None
+        return then(row, parents)
+    return repair
+
+
 #: Rules between columns of one row: applied after each column got a valid value of its own.
-REPAIRS = {"users": _repair_users, "jobs": _repair_jobs,
+REPAIRS = {"users": _repair_users,
+           "jobs": _inside_one_tenant("mailbox_id", "user_id", then=_repair_jobs),
            "emails": _tenant_of("mailbox_id"), "attachments": _tenant_of("email_id"),
-           "audit_logs": _tenant_of("user_id", when_null_only=True)}
+           "audit_logs": _inside_one_tenant("user_id")}
 
 
 def foreign_keys(snapshot: dict, table: str) -> dict[str, str]:

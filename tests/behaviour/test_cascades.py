@@ -21,7 +21,8 @@ ON_DELETE = {
     "emails.emails_mailbox_id_tenant_id_fkey": "CASCADE",
     "attachments.attachments_email_id_tenant_id_fkey": "CASCADE",
     "jobs.jobs_tenant_id_fkey": "CASCADE",
-    "jobs.jobs_mailbox_id_fkey": "CASCADE",
+    # D14: composite, so a job's mailbox is of the job's tenant.
+    "jobs.jobs_mailbox_id_tenant_id_fkey": "CASCADE",
     "jobs.jobs_user_id_fkey": "SET NULL",
     "audit_logs.audit_logs_user_id_fkey": "SET NULL",
 }
@@ -105,8 +106,9 @@ def build_archive(db) -> dict[str, tuple[str, object]]:
     add("audit_msp_admin", "audit_logs", user_id=made["msp_admin"][1]["id"])
     add("audit_system", "audit_logs")
     add("job_sync_all", "jobs", user_id=made["msp_admin"][1]["id"])
-    # A job across tenants started by tenant a's admin: SET NULL, not CASCADE, on her delete.
-    add("job_export_by_admin_a", "jobs", type="EXPORT", user_id=made["admin_a"][1]["id"])
+    # A tenant's export started by the MSP admin: SET NULL, not CASCADE, on his delete.
+    add("job_export_a_by_msp_admin", "jobs", type="EXPORT", tenant_id=made["tenant_a"][1]["id"],
+        user_id=made["msp_admin"][1]["id"])
     return {label: (table, row["id"]) for label, (table, row) in made.items()}
 
 
@@ -126,19 +128,19 @@ def _email_rows(e: str) -> set[str]:
 
 #: (deleted row, rows removed with it, (row, column) pairs that become NULL).
 DELETIONS = [
-    pytest.param("tenant_a", _tenant_rows("a"),
-                 {("audit_admin_a", "user_id"), ("audit_user_a", "user_id"),
-                  ("job_export_by_admin_a", "user_id")}, id="tenant"),
+    pytest.param("tenant_a", _tenant_rows("a") | {"job_export_a_by_msp_admin"},
+                 {("audit_admin_a", "user_id"), ("audit_user_a", "user_id")}, id="tenant"),
     pytest.param("mailbox_a1", _mailbox_rows("a1") | {"job_sync_mailbox_a1"}, set(),
                  id="mailbox"),
     pytest.param("email_a1x", _email_rows("a1x"), set(), id="email"),
     pytest.param("user_a", {"user_a"},
                  {("audit_user_a", "user_id"), ("job_sync_mailbox_a1", "user_id")}, id="user"),
     pytest.param("admin_a", {"admin_a"},
-                 {("audit_admin_a", "user_id"), ("job_sync_tenant_a", "user_id"),
-                  ("job_export_by_admin_a", "user_id")}, id="tenant-admin"),
+                 {("audit_admin_a", "user_id"), ("job_sync_tenant_a", "user_id")},
+                 id="tenant-admin"),
     pytest.param("msp_admin", {"msp_admin"},
-                 {("audit_msp_admin", "user_id"), ("job_sync_all", "user_id")}, id="msp-admin"),
+                 {("audit_msp_admin", "user_id"), ("job_sync_all", "user_id"),
+                  ("job_export_a_by_msp_admin", "user_id")}, id="msp-admin"),
 ]
 
 

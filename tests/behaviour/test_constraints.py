@@ -146,6 +146,17 @@ def job_times(snapshot, _parents):
     return related | independent
 
 
+def job_mailbox_and_tenant(_snapshot, parents):
+    """D14: a mailbox with or without its tenant, or neither; the user an MSP admin or
+    none, whom any tenant (or none) may have, so only the CHECK decides."""
+    (mailbox,) = parents["mailboxes"]
+    msp_admin = parents["users"][1]
+    return st.fixed_dictionaries({
+        "mailbox_id": st.sampled_from([None, mailbox]),
+        "tenant_id": st.sampled_from([None, parents["tenant_of"][mailbox]]),
+        "user_id": st.sampled_from([None, msp_admin])})
+
+
 RULES = [
     Rule("tenants_retention_policy_days_check", "tenants",
          bounded("tenants", "retention_policy_days", 0), lambda r: r["retention_policy_days"] > 0),
@@ -172,6 +183,8 @@ RULES = [
     Rule("jobs_status_check", "jobs", enum("jobs", "status"), in_enum("jobs", "status")),
     Rule("jobs_progress_check", "jobs", bounded("jobs", "progress", 0, 100),
          lambda r: 0 <= r["progress"] <= 100),
+    Rule("jobs_mailbox_id_tenant_id_check", "jobs", job_mailbox_and_tenant,
+         lambda r: r["mailbox_id"] is None or r["tenant_id"] is not None),
     Rule("jobs_completed_after_started_check", "jobs", job_times,
          lambda r: None in (r["started_at"], r["completed_at"])
          or r["completed_at"] >= r["started_at"]),
@@ -204,9 +217,10 @@ def test_rule_rejects_exactly_the_violating_rows(db, schema, parents, rule, data
         assert have == ACCEPTED, f"{changes}: want accepted, have {have}"
 
 
-#: NOT NULL columns that a BEFORE INSERT trigger fills when NULL, and the reference it fills
-#: from (issue 8; test_tenant_isolation.py proves the filling).
-FILLED_FROM_PARENT = {"emails.tenant_id": "mailbox_id", "attachments.tenant_id": "email_id"}
+#: NOT NULL columns that a BEFORE INSERT trigger fills when NULL (issue 8), and raises 23503
+#: when there is no parent to fill from (D15; test_tenant_boundary.py proves both): only an
+#: UPDATE, which the trigger leaves alone, reaches their NOT NULL.
+FILLED_ON_INSERT = {"emails.tenant_id", "attachments.tenant_id"}
 
 
 def test_null_is_rejected_in_every_not_null_column(db, catalog_snapshot, not_null_column):
@@ -215,16 +229,18 @@ def test_null_is_rejected_in_every_not_null_column(db, catalog_snapshot, not_nul
     table, column = not_null_column.split(".", 1)
     row = rows.new(db, table)
     (key,) = rows.primary_keys(catalog_snapshot)[table]
-    names = list(row)
-    # A column a trigger fills from the parent is NULL when there is no parent to fill from.
-    orphan = FILLED_FROM_PARENT.get(not_null_column)
-    values = [sql.NULL if c == column else sql.SQL("uuid_generate_v4()") if c == orphan
-              else sql.Identifier(c) for c in names]
-    statement = sql.SQL("INSERT INTO {table} ({names}) SELECT {values} FROM {table} "
-                        "WHERE {key} = %s").format(
-        table=sql.Identifier(table), key=sql.Identifier(key),
-        names=sql.SQL(", ").join(map(sql.Identifier, names)),
-        values=sql.SQL(", ").join(values))
+    if not_null_column in FILLED_ON_INSERT:
+        statement = sql.SQL("UPDATE {table} SET {column} = NULL WHERE {key} = %s").format(
+            table=sql.Identifier(table), column=sql.Identifier(column),
+            key=sql.Identifier(key))
+    else:
+        names = list(row)
+        values = [sql.NULL if c == column else sql.Identifier(c) for c in names]
+        statement = sql.SQL("INSERT INTO {table} ({names}) SELECT {values} FROM {table} "
+                            "WHERE {key} = %s").format(
+            table=sql.Identifier(table), key=sql.Identifier(key),
+            names=sql.SQL(", ").join(map(sql.Identifier, names)),
+            values=sql.SQL(", ").join(values))
     assert outcome(db, statement, (row[key],)) == f"23502 {table}.{column}"
 
 
@@ -280,15 +296,22 @@ def test_mailbox_address_is_unique_per_tenant_regardless_of_case(db, parents, da
 
 @examples_share_fixtures
 @given(data=st.data())
-def test_message_id_is_unique_and_case_sensitive(db, parents, data):
-    """Graph message IDs are case-sensitive (base64): only an identical ID collides."""
+def test_message_id_is_unique_per_tenant_and_case_sensitive(db, parents, data):
+    """D16: Graph message IDs are case-sensitive (base64): only an identical ID collides,
+    and only inside one tenant; another tenant may archive the same ID."""
     first = data.draw(text(max_size=255, min_size=1), label="message_id")
     second = data.draw(variant_or_other(first), label="second message_id")
+    mailbox = parents["mailboxes"][0]
     with db.transaction(force_rollback=True):
-        rows.email(db, mailbox_id=parents["mailboxes"][0], message_id=first)
-        have = describe(attempt_to(
-            db, lambda: rows.email(db, mailbox_id=parents["mailboxes"][0], message_id=second)))
-    assert have == ("23505 emails_message_id_key" if first == second else ACCEPTED)
+        elsewhere = rows.mailbox(db, tenant_id=parents["tenants"][1])["id"]
+        rows.email(db, mailbox_id=mailbox, message_id=first)
+        other_tenant = describe(attempt_to(
+            db, lambda: rows.email(db, mailbox_id=elsewhere, message_id=second)))
+        same_tenant = describe(attempt_to(
+            db, lambda: rows.email(db, mailbox_id=mailbox, message_id=second)))
+    assert other_tenant == ACCEPTED, (first, second)
+    assert same_tenant == ("23505 emails_tenant_id_message_id_key" if first == second
+                           else ACCEPTED), (first, second)
 
 
 SPELLINGS = [str, lambda u: str(u).upper(), lambda u: u.hex, lambda u: "{" + str(u) + "}"]

@@ -212,7 +212,11 @@ def test_no_difference_means_an_empty_report():
 
 
 def test_the_whole_database_written_as_a_contract_reads_back_the_same(database):
-    assert contract.same(contract.load_text(contract.render(database)), database)
+    read_back = contract.load_text(contract.render(database))
+    # People's statements are no catalog fact: the catalog's contract reads back without any.
+    statements = {key: read_back.pop(key) for key in contract.STATEMENTS}
+    assert statements == dict.fromkeys(contract.STATEMENTS, {})
+    assert contract.same(read_back, database)
 
 
 HEAD = "version: 1\nextensions: {}\nfunctions: {}\nsettings: {}\n"
