@@ -39,6 +39,11 @@ ADD CONSTRAINT emails_message_id_key UNIQUE (message_id);
 COMMENT ON COLUMN emails.message_id IS
 'Microsoft Graph message ID; globally unique (emails_message_id_key).';
 
+COMMENT ON COLUMN audit_logs.tenant_id IS
+'Tenant the action belongs to; filled on INSERT from the user''s tenant, else the '
+'transaction''s app.tenant_id. NULL for MSP-level actions and for rows written '
+'before migration 000002 (those are attributed through user_id).';
+
 DROP TRIGGER tenants_azure_tenant_id_guard_trigger ON tenants;
 DROP FUNCTION keep_azure_tenant_id_msp_only();
 DROP TRIGGER users_tenant_references_trigger ON users;

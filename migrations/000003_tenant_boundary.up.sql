@@ -76,13 +76,15 @@ $$;
 -- Tenant context for one transaction (D17, F15)
 -- ---------------------------------------------------------------------------
 
--- set_tenant() and set_msp_wide() store the context with set_config(...,
--- true) (gone at the end of the transaction) together with the transaction's
--- start time. The context functions honour a value only when that time is
--- the current transaction's: a plain SET (session level) or a value left by
--- an earlier transaction on a pooled connection reads as no context, so every
--- policy matches nothing (fail closed). A parameter names the tenant: no SQL
--- is built by formatting a value into a SET.
+-- set_tenant() and set_msp_wide() store the context in one setting,
+-- app.tenant_context = '<start of this transaction> <tenant uuid | msp>', with
+-- set_config(..., true) (gone at the end of the transaction). The context
+-- functions honour it only when that start is the current transaction's: a
+-- plain SET (session level) or a value left by an earlier transaction on a
+-- pooled connection reads as no context, so every policy matches nothing
+-- (fail closed). The 000002 settings app.tenant_id and app.msp_wide are read
+-- no more, so an old SET of them, even in this transaction, changes nothing.
+-- A parameter names the tenant: no SQL is built by formatting a value into a SET.
 CREATE FUNCTION set_tenant(tenant UUID)
 RETURNS VOID
 LANGUAGE plpgsql
@@ -95,10 +97,8 @@ BEGIN
         USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Name the tenant of this transaction, or call set_msp_wide().';
     END IF;
-    PERFORM set_config('app.tenant_id', tenant::TEXT, TRUE),
-        set_config('app.msp_wide', '', TRUE),
-        set_config('app.context_started',
-            extract(EPOCH FROM transaction_timestamp())::TEXT, TRUE);
+    PERFORM set_config('app.tenant_context',
+        extract(EPOCH FROM transaction_timestamp())::TEXT || ' ' || tenant::TEXT, TRUE);
 END;
 $$;
 
@@ -112,50 +112,46 @@ LANGUAGE sql
 VOLATILE
 SET search_path = public, pg_temp
 AS $$
-    SELECT set_config('app.msp_wide', 'on', TRUE),
-        set_config('app.tenant_id', '', TRUE),
-        set_config('app.context_started',
-            extract(EPOCH FROM transaction_timestamp())::TEXT, TRUE);
+    SELECT set_config('app.tenant_context',
+        extract(EPOCH FROM transaction_timestamp())::TEXT || ' msp', TRUE);
 $$;
 
 COMMENT ON FUNCTION set_msp_wide() IS
 'Makes the current transaction MSP-wide (every tenant): SELECT set_msp_wide(). '
 'Lasts until COMMIT or ROLLBACK; replaces a tenant context.';
 
+-- One expression each, so the planner inlines them into every policy.
 CREATE OR REPLACE FUNCTION current_tenant_id()
 RETURNS UUID
 LANGUAGE sql
 STABLE
 AS $$
     SELECT CASE
-        WHEN current_setting('app.context_started', TRUE)
+        WHEN split_part(current_setting('app.tenant_context', TRUE), ' ', 1)
             = extract(EPOCH FROM transaction_timestamp())::TEXT
-            THEN NULLIF(current_setting('app.tenant_id', TRUE), '')::UUID
+            THEN NULLIF(split_part(current_setting('app.tenant_context', TRUE), ' ', 2),
+                'msp')::UUID
     END
 $$;
 
 COMMENT ON FUNCTION current_tenant_id() IS
 'The tenant named by set_tenant() in this transaction; NULL when none is named '
-'(no rows, no writes), including a session-level SET app.tenant_id or one left '
-'by an earlier transaction. Used by every tenant_isolation policy.';
+'(no rows, no writes), including a session-level SET or one left by an earlier '
+'transaction. Used by every tenant_isolation policy.';
 
 CREATE OR REPLACE FUNCTION is_msp_wide()
 RETURNS BOOLEAN
 LANGUAGE sql
 STABLE
 AS $$
-    SELECT coalesce(
-        current_setting('app.context_started', TRUE)
-        = extract(EPOCH FROM transaction_timestamp())::TEXT
-        AND current_setting('app.msp_wide', TRUE) = 'on',
-        FALSE
-    )
+    SELECT coalesce(current_setting('app.tenant_context', TRUE), '')
+        = extract(EPOCH FROM transaction_timestamp())::TEXT || ' msp'
 $$;
 
 COMMENT ON FUNCTION is_msp_wide() IS
 'True when set_msp_wide() ran in this transaction: the MSP context, which sees '
-'and writes every tenant; a session-level SET app.msp_wide is ignored. Used by '
-'every tenant_isolation policy.';
+'and writes every tenant; a session-level SET is ignored. Used by every '
+'tenant_isolation policy.';
 
 -- ---------------------------------------------------------------------------
 -- Parents found as the caller sees them; a missing one is 23503 (D15, F13)
@@ -261,6 +257,11 @@ COMMENT ON FUNCTION fill_audit_log_tenant_id() IS
 'BEFORE INSERT row trigger on audit_logs: a NULL tenant_id becomes the tenant of '
 'user_id as the caller sees it, else current_tenant_id(); NULL (MSP-level) when '
 'neither is known.';
+
+COMMENT ON COLUMN audit_logs.tenant_id IS
+'Tenant the action belongs to; filled on INSERT from the user''s tenant, else the '
+'transaction''s set_tenant(). NULL for MSP-level actions and for rows written '
+'before migration 000002 (those are attributed through user_id).';
 
 -- ---------------------------------------------------------------------------
 -- References stay inside a tenant (D14, F10)

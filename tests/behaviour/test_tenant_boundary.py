@@ -226,13 +226,16 @@ def _visible_tenants(conn) -> list:
 #: Ways a context can be left on a connection, each run in autocommit (its own transaction
 #: or the session), before the next transaction, which names no tenant.
 LEFT_BEHIND = {
-    "session-level SET": "SET app.tenant_id = '{A}'",
-    "session-level set_config": "SELECT set_config('app.tenant_id', '{A}', false)",
-    "session-level SET msp_wide": "SET app.msp_wide = 'on'",
+    "000002's session-level SET": "SET app.tenant_id = '{A}'",
+    "000002's session-level set_config": "SELECT set_config('app.tenant_id', '{A}', false)",
+    "000002's session-level SET msp_wide": "SET app.msp_wide = 'on'",
     "set_tenant in an earlier transaction": "SELECT set_tenant('{A}')",
     "set_msp_wide in an earlier transaction": "SELECT set_msp_wide()",
-    "SET LOCAL without set_tenant": "BEGIN; SET LOCAL app.tenant_id = '{A}'; COMMIT",
-    "a forged start time": "SET app.context_started = '0'",
+    "000002's SET LOCAL in an earlier transaction":
+        "BEGIN; SET LOCAL app.tenant_id = '{A}'; COMMIT",
+    "set_tenant's form, session-level": "SELECT set_config('app.tenant_context', "
+        "extract(EPOCH FROM transaction_timestamp())::TEXT || ' {A}', false)",
+    "a forged start time": "SET app.tenant_context = '0 {A}'",
 }
 
 
@@ -244,7 +247,7 @@ def test_a_context_left_on_a_pooled_connection_is_no_context(pooled, left):
         conn.execute(LEFT_BEHIND[left].format(A=a))
         assert _visible_tenants(conn) == [], left
     finally:
-        conn.execute("RESET app.tenant_id; RESET app.msp_wide; RESET app.context_started")
+        conn.execute("RESET app.tenant_id; RESET app.msp_wide; RESET app.tenant_context")
 
 
 def test_set_tenant_names_the_tenant_for_its_transaction_only(pooled):
@@ -255,6 +258,21 @@ def test_set_tenant_names_the_tenant_for_its_transaction_only(pooled):
         conn.execute("SELECT set_tenant(%s)", (b,))  # the latest call wins
         switched = [row[0] for row in conn.execute("SELECT tenant_id FROM mailboxes")]
     assert (inside, switched, _visible_tenants(conn)) == ([a], [b], [])
+
+
+@pytest.mark.parametrize("old_style", [
+    "SET app.tenant_id = '{B}'", "SET LOCAL app.tenant_id = '{B}'", "SET app.msp_wide = 'on'"])
+def test_000002s_settings_change_nothing_after_set_tenant(pooled, old_style):
+    """Only set_tenant() and set_msp_wide() name a context, also inside their transaction."""
+    conn, (a, b) = pooled
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_tenant(%s)", (a,))
+            conn.execute(old_style.format(B=b))
+            seen = [row[0] for row in conn.execute("SELECT tenant_id FROM mailboxes")]
+        assert seen == [a], old_style
+    finally:
+        conn.execute("RESET app.tenant_id; RESET app.msp_wide")
 
 
 def test_set_msp_wide_replaces_a_tenant_context(pooled):
