@@ -4,7 +4,9 @@ Hypothesis profiles, chosen by ``HYPOTHESIS_PROFILE`` (default ``dev``, also on 
 where Hypothesis would otherwise pick its own ``ci``):
 ``dev`` is quick and random, for the edit-test loop and the gate; ``ci`` tries five times the
 examples, derandomized (the same examples every run, so a failure reproduces) and without
-the local example database, like Hypothesis's own ``ci`` profile. Neither has a deadline:
+the local example database, like Hypothesis's own ``ci`` profile; ``thorough`` tries 10,000
+examples of each property, random, for a long run before a release (the non-interference
+property alone takes about a quarter of an hour here). Neither has a deadline:
 an example's time is a database round trip on a shared machine, not something the
 properties are about.
 
@@ -26,6 +28,8 @@ from ironarchive_schema import catalog
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
                           derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=10_000, deadline=None, print_blob=True,
+                          database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
