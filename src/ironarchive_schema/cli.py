@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import psycopg
 
 from . import (catalog, contract, databases, devdb, interrupts, journal, migrations, preflight,
-               recovery, schemadoc, settings, urls)
+               recovery, schemadoc, serverfixes, settings, urls)
 from .errors import ToolchainError
 from .lint import layout, lock
 from .lint.findings import display
@@ -62,6 +62,14 @@ def resolve_target(config: settings.Settings) -> Target:
                   development=True)
 
 
+def warn_about_server(url: str) -> None:
+    """A server without the row-level-security fixes of its major is said so, not refused:
+    upgrading it is the operator's call."""
+    line = serverfixes.server_warning(url)
+    if line:
+        print(line, file=sys.stderr)
+
+
 class Session:
     """One ``migrate-*`` command: its settings, target, migrate, and the journal."""
 
@@ -73,6 +81,7 @@ class Session:
             preflight.check(self.folder, config.migrations_lock, f"migrate-{command}")
         self.target = resolve_target(config)
         print(f"database: {self.target.shown} ({self.target.source})", file=sys.stderr)
+        warn_about_server(self.target.url)
         environ = {**config.runtime, **urls.driver_environment(config.libpq)}
         self.migrate = Migrate(self.target.url, self.folder, environ=environ)
         self.versions = recovery.Neighbours(
@@ -358,10 +367,20 @@ def cmd_schema_docs(_args, config) -> int:
 def cmd_db(args, config) -> int:
     database = devdb.DevelopmentDatabase(config.get("DEVDB_DIR"))
     if args.action == "start":
-        print(urls.without_password(database.url()))
+        owner_url = database.url()
+        print(urls.without_password(owner_url))
         print(f"password: in {database.password_file} (readable by you only); e.g. "
               f"PGPASSWORD=\"$(cat {database.password_file})\" psql '<the URL above>'",
               file=sys.stderr)
+        app_url = database.app_url()
+        if app_url is None:
+            print("the application's login (row-level security on) comes after make "
+                  "migrate-up: run make db-start again then", file=sys.stderr)
+        else:
+            print(f"application (row-level security on; SELECT set_tenant($1) in each "
+                  f"transaction): {urls.without_password(app_url)}", file=sys.stderr)
+            print(f"its password: in {database.app_password_file}", file=sys.stderr)
+        warn_about_server(owner_url)
     elif args.action == "stop":
         print("stopped" if database.stop() else "not running", file=sys.stderr)
     return 0

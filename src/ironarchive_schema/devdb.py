@@ -28,6 +28,10 @@ from .errors import ToolchainError
 from .paths import REPO_ROOT
 
 NAME = "ironarchive"
+#: The application's login on the development database: a member of ironarchive_app
+#: (migration 000002), neither owner nor BYPASSRLS, so row-level security applies to it.
+APP_LOGIN = "ironarchive_app_login"
+APP_PASSWORD_FILE = "app-password"
 SYSTEM_DIR = Path("/var/lib/ironarchive-schema/devdb")
 #: Server settings of the development database: its socket is its account's alone.
 SERVER_SETTINGS = {"unix_socket_permissions": "0700"}
@@ -59,9 +63,10 @@ def _private_folder(path: Path) -> None:
     path.chmod(0o700)
 
 
-def _password(devdb_home: Path) -> str:
-    """The superuser's password, made once; kept readable by its owner only."""
-    path = devdb_home / "password"
+def _password(devdb_home: Path, name: str = "password") -> str:
+    """A password (the superuser's, or the application login's), made once; kept readable by
+    its owner only."""
+    path = devdb_home / name
     if path.exists():
         return path.read_text().strip()
     _private_folder(devdb_home)
@@ -137,9 +142,30 @@ class DevelopmentDatabase:
                                  ) from exc
         return cluster.url(NAME)
 
+    def app_url(self) -> str | None:
+        """The URL (with its password) of the application's login, made or kept in step with
+        its password file; None before migrate-up has created the role ironarchive_app."""
+        owner_url = self.url()
+        password = _password(self.home, APP_PASSWORD_FILE)
+        with databases.connect(owner_url, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'ironarchive_app'"
+                                ).fetchone():
+                return None
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                  (APP_LOGIN,)).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD {}"
+                                 ).format(sql.Identifier(APP_LOGIN), sql.Literal(password)))
+            conn.execute(sql.SQL("GRANT ironarchive_app TO {}").format(sql.Identifier(APP_LOGIN)))
+        return urls.with_user(owner_url, APP_LOGIN, password)
+
     @property
     def password_file(self) -> Path:
         return self.home / "password"
+
+    @property
+    def app_password_file(self) -> Path:
+        return self.home / APP_PASSWORD_FILE
 
     def stop(self) -> bool:
         """Stop the server if there is one; True when one was running."""

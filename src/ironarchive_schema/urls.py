@@ -62,6 +62,14 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + quote(dbname, safe="")))
 
 
+def with_user(url: str, user: str, password: str) -> str:
+    """The same server and database, another login (a ``?password=`` is dropped)."""
+    parts = urlsplit(_with_password(url, None))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    login = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    return urlunsplit(parts._replace(netloc=f"{login}@{host}"))
+
+
 def for_libpq(url: str) -> str:
     """Drop golang-migrate's own ``x-*`` query parameters, which libpq rejects."""
     parts = urlsplit(url)

@@ -114,3 +114,32 @@ def test_development_database_works_from_a_checkout_in_a_private_folder(devdb_di
     assert (checkout_devdb / "location").read_text().strip() == str(database.root)
     assert stat.S_IMODE((checkout_devdb / "password").stat().st_mode) == 0o600
     assert cli("db", "stop", DEVDB_DIR=checkout_devdb).returncode == 0
+
+
+def test_db_start_gives_the_applications_login_once_migrated(devdb_dir):
+    """Issue 18: a login of ironarchive_app, so a developer tries the schema as the
+    application does, under row-level security (it sees no tenant's rows until set_tenant)."""
+    folder, _places = devdb_dir
+    before = cli("db", "start", DEVDB_DIR=folder)
+    assert before.returncode == 0 and "comes after make migrate-up" in before.stderr
+    assert cli("up", DEVDB_DIR=folder).returncode == 0
+    start = cli("db", "start", DEVDB_DIR=folder)
+    app_password = (folder / "app-password").read_text().strip()
+    assert stat.S_IMODE((folder / "app-password").stat().st_mode) == 0o600
+    assert app_password not in start.stdout + start.stderr
+    (line,) = [line for line in start.stderr.splitlines() if line.startswith("application")]
+    shown = line.split(": ", 1)[1]
+    assert shown.startswith("postgresql://ironarchive_app_login@"), line
+    with databases.connect(shown, password=app_password) as conn:
+        facts = conn.execute("SELECT current_user, pg_has_role('ironarchive_app', 'MEMBER'), "
+                             "rolbypassrls, rolsuper FROM pg_roles "
+                             "WHERE rolname = current_user").fetchone()
+        owner = DevelopmentDatabase(str(folder)).url()
+        with databases.connect(owner) as owner_conn:
+            owner_conn.execute("INSERT INTO tenants (name, azure_tenant_id, azure_app_id, "
+                               "azure_app_secret) VALUES ('T', gen_random_uuid(), "
+                               "gen_random_uuid(), pgp_sym_encrypt('s', 'k'))")
+            owner_conn.commit()
+        visible = conn.execute("SELECT count(*) FROM tenants").fetchone()[0]
+    assert facts == ("ironarchive_app_login", True, False, False)
+    assert visible == 0, "row-level security applies to the application's login"
