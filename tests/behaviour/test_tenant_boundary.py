@@ -333,3 +333,23 @@ def test_rows_breaking_the_new_rules_make_the_migration_fail_whole(empty_db_url,
         applied = conn.execute("SELECT to_regprocedure('set_tenant(uuid)') IS NOT NULL, "
                                "(SELECT count(*) FROM jobs)").fetchone()
     assert applied == (False, 3)
+
+
+def test_down_refuses_message_ids_shared_by_tenants_and_changes_nothing(fresh_db_url,
+                                                                         migrate_on):
+    """000002 had one message id once in the archive: going back with one id archived by
+    two tenants (allowed since 000003) fails whole, with the count, and 000003 stays."""
+    with databases.connect(fresh_db_url) as conn:
+        for _tenant in "AB":
+            mailbox = rows.mailbox(conn)["id"]
+            for message_id in ("AAMk-shared-1", "AAMk-shared-2"):
+                rows.email(conn, mailbox_id=mailbox, message_id=message_id)
+        conn.commit()
+    migrate = migrate_on(fresh_db_url)
+    with pytest.raises(MigrateError) as failed:
+        migrate.down(1)
+    assert "2 message ids are in more than one tenant" in str(failed.value), str(failed.value)
+    with databases.connect(fresh_db_url) as conn:
+        kept = conn.execute("SELECT to_regprocedure('set_tenant(uuid)') IS NOT NULL, "
+                            "(SELECT count(*) FROM emails)").fetchone()
+    assert kept == (True, 4)
