@@ -31,6 +31,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -119,6 +120,21 @@ class Clock:
         return self.text(self.now - int(seconds))
 
 
+#: The columns of ``Dataset.email_rows``, in their order.
+EMAIL_COLUMNS = ("id", "mailbox_id", "message_id", "subject", "sender", "recipients", "sent_at",
+                 "body_text", "body_html", "has_attachments", "size_bytes", "file_path",
+                 "indexed_at", "deleted_at", "tenant_id")
+
+
+class Mailbox(NamedTuple):
+    """What each of a mailbox's e-mail rows repeats."""
+
+    number: int
+    id: str
+    tenant_id: str
+    address: str
+
+
 @dataclass(frozen=True)
 class Table:
     """One table's rows as COPY text chunks, in an order that satisfies foreign keys."""
@@ -155,7 +171,8 @@ def _weighted(rng: random.Random, choices, k: int) -> list:
     return rng.choices(values, weights=weights, k=k)
 
 
-def _chunked(lines: Iterator[str]) -> Iterator[bytes]:
+def chunked(lines: Iterator[str]) -> Iterator[bytes]:
+    """COPY text lines in chunks of CHUNK_ROWS."""
     while block := list(itertools.islice(lines, CHUNK_ROWS)):
         yield ("\n".join(block) + "\n").encode()
 
@@ -198,6 +215,18 @@ class Dataset:
     def mailbox_address(self, m: int) -> str:
         return f"mailbox{m}@tenant{self.mailbox_tenant[m]}.example"
 
+    def mailbox(self, m: int) -> Mailbox:
+        return Mailbox(m, self.mailbox_ids[m], self.tenant_ids[self.mailbox_tenant[m]],
+                       self.mailbox_address(m))
+
+    def fresh_mailboxes(self, first: int, count: int, tenant: int) -> list[Mailbox]:
+        """Mailboxes ``first`` .. ``first + count - 1`` of ``tenant``, numbered beyond the
+        data set's own (``sizes.mailboxes``): for loads measured on top of it."""
+        if first < self.sizes.mailboxes:
+            raise ValueError(f"mailbox {first} is one of the data set's own")
+        return [Mailbox(m, uid(MAILBOX, m), self.tenant_ids[tenant],
+                        f"mailbox{m}@tenant{tenant}.example") for m in range(first, first + count)]
+
     def user_is_msp_admin(self, u: int) -> bool:
         return u >= self.sizes.users - self.msp_admins
 
@@ -227,11 +256,7 @@ class Dataset:
                                 "mailbox_type", "sync_enabled", "last_sync_at",
                                 "last_delta_token", "email_count", "storage_bytes"),
                   self._mailboxes),
-            Table("emails", ("id", "mailbox_id", "message_id", "subject", "sender", "recipients",
-                             "sent_at", "body_text", "body_html", "has_attachments",
-                             "size_bytes", "file_path", "indexed_at", "deleted_at",
-                             "tenant_id"),
-                  self._emails),
+            Table("emails", EMAIL_COLUMNS, self._emails),
             Table("attachments", ("id", "email_id", "filename", "content_type", "size_bytes",
                                   "sha256_hash", "file_path", "tenant_id"),
                   self._attachments),
@@ -243,7 +268,7 @@ class Dataset:
         ]
 
     def _tenants(self) -> Iterator[bytes]:
-        return _chunked(
+        return chunked(
             f"{uid(TENANT, t)}\tCustomer {t}\t{uid(AZURE_TENANT, t)}\t{uid(AZURE_APP, t)}\t"
             f"\\\\x{self.secrets[t].hex()}\t{self.retention_days[t]}\t"
             f"{'t' if self.legal_hold[t] else 'f'}\t"
@@ -260,12 +285,12 @@ class Dataset:
                     f"$2b$12${uid(USER, -u - 1)}{uid(USER, -u - 2)[:21]}\tUser {u}\t{role}\t"
                     f"{NULL if admin else uid(TENANT, tenant)}\t"
                     f"{f'JBSWY3DPEHPK3PXP{u}' if mfa else NULL}\t{'t' if mfa else 'f'}")
-        return _chunked(map(line, range(self.sizes.users)))
+        return chunked(map(line, range(self.sizes.users)))
 
     def _mailboxes(self) -> Iterator[bytes]:
         rng = random.Random(self.seed + 2)
         types = _weighted(rng, MAILBOX_TYPES, self.sizes.mailboxes)
-        return _chunked(
+        return chunked(
             f"{self.mailbox_ids[m]}\t{self.tenant_ids[self.mailbox_tenant[m]]}\t"
             f"{self.mailbox_address(m)}\tMailbox {m}\t{types[m]}\t"
             f"{'t' if m % 10 else 'f'}\t{self.clock.ago(rng.random() * DAY)}\t"
@@ -274,35 +299,38 @@ class Dataset:
             for m in range(self.sizes.mailboxes))
 
     def _emails(self) -> Iterator[bytes]:
-        rng = random.Random(self.seed + 3)
+        mailboxes = [self.mailbox(m) for m in range(self.sizes.mailboxes)]
+        rows = self.email_rows(mailboxes, self.email_order, 0, random.Random(self.seed + 3))
+        return chunked(map("\t".join, rows))
+
+    def email_rows(self, mailboxes: list[Mailbox], order: list[int], first: int,
+                   rng: random.Random) -> Iterator[tuple[str, ...]]:
+        """E-mail rows as COPY text fields (EMAIL_COLUMNS): row ``first + n``
+        goes to ``mailboxes[order[n]]``. Row numbers make the ids: never reuse one."""
         clock = self.clock
         senders = cumulative_zipf(self.sizes.senders, 1.05)
         sender_range = range(self.sizes.senders)
         loaded = clock.ago(0)
-        order = self.email_order
-
-        def lines() -> Iterator[str]:
-            for start in range(0, len(order), CHUNK_ROWS):
-                block = order[start:start + CHUNK_ROWS]
-                picks = rng.choices(sender_range, cum_weights=senders, k=len(block))
-                for i, (m, k) in enumerate(zip(block, picks), start):
-                    r = rng.random()
-                    email = uid(EMAIL, i)
-                    mailbox = self.mailbox_ids[m]
-                    tenant = self.tenant_ids[self.mailbox_tenant[m]]
-                    words = BODY_WORDS[i % 7:i % 7 + 25]
-                    deleted = clock.ago(r * 30 * DAY) if r < SOFT_DELETED_SHARE else NULL
-                    yield (
-                        f"{email}\t{mailbox}\tAAMkA{mailbox}BGAAAAAAiQ8W967B7TKBjgx9rVEURBwA{email}"
-                        f"AAA=\t{SUBJECTS[i % 12]} #{i % 9973}\tsender{k}@example{k % 97}.com\t"
-                        f"{{{self.mailbox_address(m)},team{i % 50}@tenant{m % 7}.example}}\t"
-                        f"{clock.ago(3650 * DAY * rng.random() ** 2)}\t{' '.join(words)}\t"
-                        f"{'<p>' + ' '.join(words[:8]) + '</p>' if r > 0.8 else NULL}\t"
-                        f"{'t' if self.attachment_count(i) else 'f'}\t"
-                        f"{int(rng.lognormvariate(10, 1.2))}\t"
-                        f"/data/emails/{tenant}/{mailbox}/{email}.json\t"
-                        f"{loaded if r < 0.95 else NULL}\t{deleted}\t{tenant}")
-        return _chunked(lines())
+        for start in range(0, len(order), CHUNK_ROWS):
+            block = order[start:start + CHUNK_ROWS]
+            picks = rng.choices(sender_range, cum_weights=senders, k=len(block))
+            for i, (m, k) in enumerate(zip(block, picks), first + start):
+                r = rng.random()
+                email = uid(EMAIL, i)
+                box = mailboxes[m]
+                words = BODY_WORDS[i % 7:i % 7 + 25]
+                yield (
+                    email, box.id, f"AAMkA{box.id}BGAAAAAAiQ8W967B7TKBjgx9rVEURBwA{email}AAA=",
+                    f"{SUBJECTS[i % 12]} #{i % 9973}", f"sender{k}@example{k % 97}.com",
+                    f"{{{box.address},team{i % 50}@tenant{box.number % 7}.example}}",
+                    clock.ago(3650 * DAY * rng.random() ** 2), " ".join(words),
+                    "<p>" + " ".join(words[:8]) + "</p>" if r > 0.8 else NULL,
+                    "t" if self.attachment_count(i) else "f",
+                    str(int(rng.lognormvariate(10, 1.2))),
+                    f"/data/emails/{box.tenant_id}/{box.id}/{email}.json",
+                    loaded if r < 0.95 else NULL,
+                    clock.ago(r * 30 * DAY) if r < SOFT_DELETED_SHARE else NULL,
+                    box.tenant_id)
 
     def _attachments(self) -> Iterator[bytes]:
         rng = random.Random(self.seed + 4)
@@ -326,7 +354,7 @@ class Dataset:
                            # Migration 000002: the e-mail's tenant (its mailbox's).
                            f"{self.tenant_ids[self.mailbox_tenant[order[i]]]}")
                     number += 1
-        return _chunked(lines())
+        return chunked(lines())
 
     def _jobs(self) -> Iterator[bytes]:
         rng = random.Random(self.seed + 5)
@@ -357,7 +385,7 @@ class Dataset:
                 NULL if started is None else self.clock.text(started),
                 NULL if completed is None else self.clock.text(completed),
                 self.clock.text(created)))
-        return _chunked(map(line, range(n)))
+        return chunked(map(line, range(n)))
 
     def _audit_logs(self) -> Iterator[bytes]:
         rng = random.Random(self.seed + 6)
@@ -372,7 +400,7 @@ class Dataset:
                     f"{actions[a]}\t{NULL if system else f'10.{a % 256}.{a // 256 % 256}.7'}\t"
                     f'{{"request": "/api/v1/{actions[a].lower()}", "n": {a}}}\t'
                     f"{self.clock.ago(rng.random() * 730 * DAY)}")
-        return _chunked(map(line, range(n)))
+        return chunked(map(line, range(n)))
 
 
 def encrypted_secrets(conn: psycopg.Connection, count: int) -> list[bytes]:

@@ -41,7 +41,8 @@ class Ingest:
         return self.rows / self.generate_s
 
 
-def _timed_copy(conn: psycopg.Connection, table: str, columns, chunks) -> tuple[int, float]:
+def timed_copy(conn: psycopg.Connection, table: str, columns, chunks) -> tuple[int, float]:
+    """COPY the chunks after a CHECKPOINT, committed: (rows, seconds)."""
     conn.execute("CHECKPOINT")
     conn.commit()
     start = time.perf_counter()
@@ -56,7 +57,7 @@ def _bare_copy(conn: psycopg.Connection, table: str, columns, chunks) -> float:
         sql.Identifier(bare), sql.Identifier(table)))
     conn.commit()
     try:
-        return _timed_copy(conn, bare, columns, chunks)[1]
+        return timed_copy(conn, bare, columns, chunks)[1]
     finally:
         conn.rollback()
         conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(bare)))
@@ -72,7 +73,7 @@ def ingest(conn: psycopg.Connection, dataset: Dataset, log=print) -> list[Ingest
         generate_s = time.perf_counter() - start
         bare_s = _bare_copy(conn, table.name, table.columns, chunks) \
             if table.name in BARE else None
-        rows, full_s = _timed_copy(conn, table.name, table.columns, chunks)
+        rows, full_s = timed_copy(conn, table.name, table.columns, chunks)
         del chunks
         results.append(Ingest(table.name, rows, generate_s, full_s, bare_s))
         log(f"  {table.name}: {rows:,} rows, {rows / full_s:,.0f} rows/s"

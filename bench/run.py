@@ -2,8 +2,10 @@
 
 One run: start a throwaway PostgreSQL (``EmbeddedServer``), migrate it with the real
 migrate, generate and COPY the data set (measuring ingest with the full schema and bare),
-VACUUM ANALYZE, time every catalogue query with the migration's indexes ("after"), switch
-to Story 1.2's index set ("before") and time them again; then write the report and plot.
+VACUUM ANALYZE, time every catalogue query with the migration's indexes ("after") and the
+listing with row-level security on and off, switch to Story 1.2's index set ("before") and
+time them again, go back to the migration's indexes and time the application's bulk INSERT
+against the owner's COPY; then write the report and plot.
 """
 
 import argparse
@@ -21,7 +23,8 @@ from ironarchive_schema.migrate import Migrate
 from ironarchive_schema.paths import REPO_ROOT, migrations_dir
 from ironarchive_schema.servers import EmbeddedServer
 
-from . import data, facts, indexsets, ingest, isolation, latency, plot, report
+from . import (MeasurementError, app_ingest, data, facts, indexsets, ingest, isolation, latency,
+               plot, report)
 from .queries import QUERIES
 
 #: Set on the benchmark's server on top of the test settings (durability off):
@@ -56,6 +59,7 @@ class Run:
     index_sets: dict[str, dict[str, str | None]] | None = None
     latencies: dict[str, list[latency.Latency]] | None = None
     isolation_cost: isolation.Isolation | None = None
+    app_ingested: app_ingest.AppIngest | None = None
     wall_s: float = 0.0
 
 
@@ -126,6 +130,14 @@ def benchmark(run: Run, admin_url: str) -> None:
     with databases.connect(url) as conn:
         indexsets.apply(conn, indexsets.STORY)
     run.latencies["before"] = measure_queries(url)
+    log("bulk ingest as the application against the owner's COPY, the migration's indexes "
+        "again")
+    with databases.connect(url) as conn:
+        indexsets.apply(conn, after)
+    run.app_ingested = bulk = app_ingest.measure(url, databases.connect, dataset)
+    log(f"  owner COPY {bulk.copy_rate:,.0f} rows/s, application INSERT ... unnest "
+        f"{bulk.insert_rate:,.0f} rows/s ({bulk.ratio:.2f}x); COPY as the application: "
+        f"{bulk.copy_refusal}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tune(server)
         benchmark(run, server.admin_url)
-    except (psycopg.Error, ToolchainError) as exc:
+    except (psycopg.Error, ToolchainError, MeasurementError) as exc:
         log(f"error: {exc}")
         return 1
     finally:
