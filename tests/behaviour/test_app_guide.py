@@ -2,12 +2,12 @@
 one namespace, and examples/pgx (whose marked functions are the guide's Go blocks), against
 a committed archive of two tenants, through a login of ironarchive_app."""
 
-import os
 import re
 import secrets
 import shutil
 import subprocess
 
+import commands
 import pytest
 from psycopg import sql
 
@@ -73,9 +73,11 @@ def test_the_pgx_example_does_what_the_guide_says(archive, tmp_path):
         pytest.fail("Go is needed to build examples/pgx (as for the pinned migrate)")
     binary = tmp_path / "pgx-example"
     built = subprocess.run([go, "build", "-o", str(binary), "."], cwd=PGX_EXAMPLE,
-                           capture_output=True, text=True, timeout=600)
+                           env=commands.environment(), capture_output=True, text=True,
+                           timeout=600)
     assert built.returncode == 0, built.stderr
-    environ = {**os.environ, **{k: str(v) for k, v in archive.items()}}
+    # Built from the suite's settings: the runner's DATABASE_URL and PG* stay out.
+    environ = commands.environment(**{name: str(value) for name, value in archive.items()})
     ran = subprocess.run([str(binary)], env=environ, capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
     said = dict(line.split(": ", 1) for line in ran.stdout.splitlines())
