@@ -120,18 +120,27 @@ COMMENT ON FUNCTION set_msp_wide() IS
 'Makes the current transaction MSP-wide (every tenant): SELECT set_msp_wide(). '
 'Lasts until COMMIT or ROLLBACK; replaces a tenant context.';
 
--- One expression each, so the planner inlines them into every policy.
+-- PL/pgSQL, not SQL: an SQL function is inlined, and the planner parses its
+-- body again for every custom plan it makes, which cost the application's
+-- listing most of its row-level-security overhead (docs/benchmarks.md). The
+-- policies call them as (SELECT f()), once per statement, so inlining bought
+-- nothing at run time. PARALLEL SAFE: a parallel worker sees the leader's
+-- settings and transaction start, and an unsafe function would keep every
+-- query under a policy out of parallel plans.
 CREATE OR REPLACE FUNCTION current_tenant_id()
 RETURNS UUID
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 AS $$
-    SELECT CASE
+BEGIN
+    RETURN CASE
         WHEN split_part(current_setting('app.tenant_context', TRUE), ' ', 1)
             = extract(EPOCH FROM transaction_timestamp())::TEXT
             THEN NULLIF(split_part(current_setting('app.tenant_context', TRUE), ' ', 2),
                 'msp')::UUID
-    END
+    END;
+END;
 $$;
 
 COMMENT ON FUNCTION current_tenant_id() IS
@@ -141,11 +150,14 @@ COMMENT ON FUNCTION current_tenant_id() IS
 
 CREATE OR REPLACE FUNCTION is_msp_wide()
 RETURNS BOOLEAN
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
+PARALLEL SAFE
 AS $$
-    SELECT coalesce(current_setting('app.tenant_context', TRUE), '')
-        = extract(EPOCH FROM transaction_timestamp())::TEXT || ' msp'
+BEGIN
+    RETURN coalesce(current_setting('app.tenant_context', TRUE), '')
+        = extract(EPOCH FROM transaction_timestamp())::TEXT || ' msp';
+END;
 $$;
 
 COMMENT ON FUNCTION is_msp_wide() IS

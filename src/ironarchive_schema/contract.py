@@ -121,6 +121,7 @@ FUNCTION = Record({
     "returns": Field(TEXT),
     "language": Field(TEXT),
     "volatility": Field(TEXT, choices=("immutable", "stable", "volatile")),
+    "parallel": Field(TEXT, "unsafe", choices=("safe", "restricted", "unsafe")),
     "strict": Field((bool,), False),
     "security_definer": Field((bool,), False),
     "config": Field(TEXTS, []),
@@ -258,6 +259,7 @@ def _record(value: dict, record: Record, where: str) -> dict:
 #: Relation kinds the contract calls tables (ordinary and partitioned).
 TABLE_KINDS = ("r", "p")
 VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
+PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
 POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
                 "d": "SET DEFAULT"}
@@ -293,7 +295,8 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
                 "using": policy["using_expr"], "check": policy["check_expr"]}
     functions = {signature: {
         "returns": fn["returns"], "language": fn["language"],
-        "volatility": VOLATILITY[fn["volatility"]], "strict": fn["strict"],
+        "volatility": VOLATILITY[fn["volatility"]], "parallel": PARALLEL[fn["parallel"]],
+        "strict": fn["strict"],
         "security_definer": fn["security_definer"], "config": fn["config"] or [],
         "comment": fn["comment"]} for signature, fn in snapshot["functions"].items()}
     return {

@@ -160,6 +160,7 @@ def _functions(functions: dict) -> list[str]:
     return ["", "## Functions", "", "| function | returns | language | volatility | comment |",
             "|---|---|---|---|---|",
             *[f"| `{signature}` | `{fn['returns']}` | {fn['language']} | {fn['volatility']}"
+              f"{', parallel ' + fn['parallel'] if fn['parallel'] != 'unsafe' else ''}"
               f"{', strict' if fn['strict'] else ''}"
               f"{', security definer' if fn['security_definer'] else ''} | {_cell(fn['comment'])} |"
               for signature, fn in sorted(functions.items())]]

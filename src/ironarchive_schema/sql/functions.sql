@@ -7,6 +7,7 @@ SELECT
     l.lanname AS language,
     p.prokind AS kind,
     p.provolatile AS volatility,
+    p.proparallel AS parallel,
     p.proisstrict AS strict,
     p.prosecdef AS security_definer,
     p.proconfig AS config,
