@@ -17,14 +17,24 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ironarchive_schema import databases
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.migrate import Migrate
+from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.paths import REPO_ROOT, migrations_dir
-from ironarchive_schema.servers import EmbeddedServer
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.backends import EmbeddedServer
 
-from . import (MeasurementError, app_ingest, data, facts, indexsets, ingest, isolation, latency,
-               plot, report)
+from . import (
+    MeasurementError,
+    app_ingest,
+    data,
+    facts,
+    indexsets,
+    ingest,
+    isolation,
+    latency,
+    plot,
+    report,
+)
 from .queries import QUERIES
 
 #: Set on the benchmark's server on top of the test settings (durability off):
@@ -37,7 +47,7 @@ TUNING = {
     "max_wal_size": "8GB",
     "autovacuum": "off",
 }
-DATABASE = databases.PREFIX + "bench"
+DATABASE = admin.PREFIX + "bench"
 
 
 @dataclass
@@ -81,7 +91,7 @@ def log(message: str) -> None:
 
 
 def tune(server: EmbeddedServer) -> None:
-    with databases.connect(server.admin_url, autocommit=True) as conn:
+    with admin.connect(server.admin_url, autocommit=True) as conn:
         for name, value in TUNING.items():
             conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
     server.cluster.stop()
@@ -90,7 +100,7 @@ def tune(server: EmbeddedServer) -> None:
 
 def measure_queries(url: str) -> list[latency.Latency]:
     results = []
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         for query in QUERIES:
             result = latency.measure(conn, query)
             log(f"  {query.name}: median {result.median_ms:.2f} ms, p95 {result.p95_ms:.2f} ms"
@@ -100,10 +110,10 @@ def measure_queries(url: str) -> list[latency.Latency]:
 
 
 def benchmark(run: Run, admin_url: str) -> None:
-    url = databases.create_database(admin_url, DATABASE)
+    url = admin.create_database(admin_url, DATABASE)
     log(f"migrating {DATABASE} with the real migrate ({migrations_dir()})")
     Migrate(url).up()
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         run.server = facts.server(conn)
         log(f"loading scale {run.scale} with COPY")
         dataset = data.Dataset(run.sizes, data.encrypted_secrets(conn, run.sizes.tenants),
@@ -123,18 +133,18 @@ def benchmark(run: Run, admin_url: str) -> None:
     log("queries with the migration's indexes (after)")
     run.latencies["after"] = measure_queries(url)
     log("the listing with row-level security on (application role) and off (owner)")
-    run.isolation_cost = isolation.measure(url, databases.connect)
+    run.isolation_cost = isolation.measure(url, admin.connect)
     for mode, cost in run.isolation_cost.timings.items():
         log(f"  {mode} plan: on/off median {cost.median_ratio:.2f}x, p95 {cost.p95_ratio:.2f}x")
     log("queries with Story 1.2's indexes (before)")
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         indexsets.apply(conn, indexsets.STORY)
     run.latencies["before"] = measure_queries(url)
     log("bulk ingest as the application against the owner's COPY, the migration's indexes "
         "again")
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         indexsets.apply(conn, after)
-    run.app_ingested = bulk = app_ingest.measure(url, databases.connect, dataset)
+    run.app_ingested = bulk = app_ingest.measure(url, admin.connect, dataset)
     log(f"  owner COPY {bulk.copy_rate:,.0f} rows/s, application INSERT ... unnest "
         f"{bulk.insert_rate:,.0f} rows/s ({bulk.ratio:.2f}x); COPY as the application: "
         f"{bulk.copy_refusal}")

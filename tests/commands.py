@@ -14,7 +14,7 @@ import sysconfig
 from pathlib import Path
 
 from ironarchive_schema import settings
-from ironarchive_schema.migratebin import ensure_migrate
+from ironarchive_schema.migrate.binary import ensure_migrate
 from ironarchive_schema.paths import REPO_ROOT
 
 #: The runner's settings, read without any .env; only the suite's own are passed on.

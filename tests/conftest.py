@@ -11,7 +11,7 @@ receive both through ``workerinput`` and clone the template:
 - ``catalog_snapshot``: the migrated template's catalog, read once per run.
 
 At the end the controller prints one line saying where the run's time went
-(``ironarchive_schema.runtimes``; ``RUNTIMES_FILE`` also records it).
+(``ironarchive_schema.plugin.timing``; ``RUNTIMES_FILE`` also records it).
 
 Settings (command-line flag, else environment variable):
 ``--postgres`` / ``POSTGRES_BACKEND`` (embedded, url, docker, none),
@@ -23,13 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import catalog, databases, interrupts
+from ironarchive_schema import interrupts
+from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.migrate import Migrate, MigrateError
-from ironarchive_schema.migratebin import ensure_migrate
+from ironarchive_schema.migrate.binary import ensure_migrate
+from ironarchive_schema.migrate.command import Migrate, MigrateError
 from ironarchive_schema.paths import migrations_dir
-from ironarchive_schema.runtimes import Stopwatch, by_folder, record, summary
-from ironarchive_schema.servers import BACKENDS, start_server
+from ironarchive_schema.plugin.timing import Stopwatch, by_folder, record, summary
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.backends import BACKENDS, start_server
 
 STATE = "ironarchive"
 STATE_KEY = pytest.StashKey[dict]()
@@ -93,17 +95,17 @@ def pytest_sessionstart(session):
 
 def _build_template(admin_url: str, stopwatch: Stopwatch) -> dict:
     """Migrate a new database to the newest version: its name and catalog, or the error."""
-    name = databases.unique_name("template")
-    url = databases.create_database(admin_url, name)
+    name = admin.unique_name("template")
+    url = admin.create_database(admin_url, name)
     try:
         with stopwatch.step("template migrate"):
             Migrate(url).up()
     except MigrateError as exc:
-        databases.drop_database(admin_url, name)
+        admin.drop_database(admin_url, name)
         return {"template_error": f"{exc}\n{exc.output}"}
-    with stopwatch.step("catalog snapshot"), databases.connect(url) as conn:
-        schema = catalog.snapshot(conn)
-    databases.mark_template(admin_url, name)
+    with stopwatch.step("catalog snapshot"), admin.connect(url) as conn:
+        schema = pg_catalog.snapshot(conn)
+    admin.mark_template(admin_url, name)
     return {"template": name, "catalog": schema}
 
 
@@ -130,7 +132,7 @@ def pytest_unconfigure(config):
     state = config.stash[STATE_KEY]
     try:
         if state["template"]:
-            databases.drop_database(state["admin_url"], state["template"])
+            admin.drop_database(state["admin_url"], state["template"])
     finally:
         server.stop()
 
@@ -166,13 +168,13 @@ def migrate_on():
 @pytest.fixture(scope="session")
 def worker_db_url(admin_url, template_name):
     """This worker's copy of the migrated template, shared by its ``db`` tests."""
-    with databases.temporary(admin_url, "worker", template_name) as url:
+    with admin.temporary(admin_url, "worker", template_name) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def worker_conn(worker_db_url):
-    with databases.connect(worker_db_url) as conn:
+    with admin.connect(worker_db_url) as conn:
         yield conn
 
 
@@ -186,14 +188,14 @@ def db(worker_conn):
 @pytest.fixture
 def fresh_db_url(admin_url, template_name):
     """A migrated database of the test's own, for tests that commit or run migrate."""
-    with databases.temporary(admin_url, "fresh", template_name) as url:
+    with admin.temporary(admin_url, "fresh", template_name) as url:
         yield url
 
 
 @pytest.fixture
 def empty_db_url(admin_url):
     """An empty database (copy of template0), for migration lifecycle tests."""
-    with databases.temporary(admin_url, "empty") as url:
+    with admin.temporary(admin_url, "empty") as url:
         yield url
 
 

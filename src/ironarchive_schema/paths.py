@@ -10,6 +10,6 @@ BIN_DIR = REPO_ROOT / ".tools" / "bin"
 
 def migrations_dir() -> Path:
     """The migrations folder every command works on: ``MIGRATIONS_DIR`` or ``./migrations``."""
-    from .settings import active  # settings imports this module
+    from ironarchive_schema.settings import active  # settings imports this module
 
     return active().migrations_dir

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ToolchainError
-from .paths import REPO_ROOT
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.paths import REPO_ROOT
 
 #: Variables a child process may need to run at all. None of them names a database, a
 #: migrations folder or any other setting of this project.

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from ironarchive_schema import catalog
-
+from ironarchive_schema.catalog import pg_catalog
 
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
@@ -45,14 +44,14 @@ CATALOG_PARAMETERS = {
     "foreign_key": lambda s: [(key, {"key": key, **con}) for key, con in s["constraints"].items()
                               if con["type"] == "f"],
     # every table with an updated_at column
-    "updated_at_table": lambda s: [(t, t) for t in catalog.base_tables(s)
+    "updated_at_table": lambda s: [(t, t) for t in pg_catalog.base_tables(s)
                                    if f"{t}.updated_at" in s["columns"]],
     # every NOT NULL column, as "table.column"
     "not_null_column": lambda s: [(key, key) for key, c in s["columns"].items()
                                   if not c["nullable"]
                                   and s["relations"][c["table"]]["kind"] == "r"],
     # every base table
-    "table": lambda s: [(t, t) for t in catalog.base_tables(s)],
+    "table": lambda s: [(t, t) for t in pg_catalog.base_tables(s)],
 }
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import psycopg
 
-from ironarchive_schema import journal
-from ironarchive_schema.migrate import Migrate
-from ironarchive_schema.migrations import newest_version
+from ironarchive_schema.migrate import journal
+from ironarchive_schema.migrate.command import Migrate
+from ironarchive_schema.migrate.migration_files import newest_version
+
 
 def migrate_lock_key(database_url: str, schema: str = "public",
                      table: str = "schema_migrations") -> int:

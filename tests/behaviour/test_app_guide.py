@@ -7,12 +7,12 @@ import secrets
 import shutil
 import subprocess
 
-import commands
 import pytest
 from psycopg import sql
 
-from ironarchive_schema import databases, urls
+import commands
 from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.postgres import admin, urls
 
 from . import rows
 
@@ -33,8 +33,8 @@ def archive(admin_url, template_name):
     ironarchive_app (the guide's APP_URL)."""
     login = f"ironarchive_guide_{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(12)
-    with databases.temporary(admin_url, "guide", template_name) as url:
-        with databases.connect(url, autocommit=True) as owner:
+    with admin.temporary(admin_url, "guide", template_name) as url:
+        with admin.connect(url, autocommit=True) as owner:
             owner.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE ironarchive_app"
                                   ).format(sql.Identifier(login), sql.Literal(password)))
             try:

@@ -8,8 +8,8 @@ import secrets
 import pytest
 from psycopg import sql
 
-from ironarchive_schema import databases
-from ironarchive_schema.servers import EmbeddedServer
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.backends import EmbeddedServer
 
 from . import rows
 from .outcomes import ACCEPTED, outcome
@@ -98,7 +98,7 @@ def test_the_role_is_neither_owner_nor_privileged(db):
 # --- the role across databases -------------------------------------------------------------
 
 def _role_exists(admin_url: str) -> bool:
-    with databases.connect(admin_url) as conn:
+    with admin.connect(admin_url) as conn:
         return conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s",
                             (APP_ROLE,)).fetchone() == (1,)
 
@@ -118,10 +118,10 @@ def test_the_role_lives_as_long_as_a_database_carries_it(own_cluster, migrate_on
     databases creates the role once; down in one keeps it for the other; down in the last
     drops it; up again brings it back."""
     owner, password = "ironarchive_test_owner", secrets.token_urlsafe(16)
-    with databases.connect(own_cluster, autocommit=True) as conn:
+    with admin.connect(own_cluster, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
             sql.Identifier(owner), sql.Literal(password)))
-    urls = [with_login(databases.create_database(own_cluster, databases.unique_name("role"),
+    urls = [with_login(admin.create_database(own_cluster, admin.unique_name("role"),
                                                  owner=owner), owner, password)
             for _ in range(2)]
     first, second = (migrate_on(url) for url in urls)

@@ -19,8 +19,18 @@ from psycopg.types.json import Jsonb
 
 from . import rows
 from .outcomes import ACCEPTED, attempt_to, describe, outcome
-from .strategies import (ENUMS, INTEGER_RANGES, SHA256, address_like, case_variant, column_type,
-                         examples_share_fixtures, for_type, text, valid_row)
+from .strategies import (
+    ENUMS,
+    INTEGER_RANGES,
+    SHA256,
+    address_like,
+    case_variant,
+    column_type,
+    examples_share_fixtures,
+    for_type,
+    text,
+    valid_row,
+)
 
 
 @pytest.fixture

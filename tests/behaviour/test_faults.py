@@ -10,17 +10,27 @@ migration goes on; nothing depends on sleeping long enough.
 import subprocess
 import time
 
-import commands
 import pytest
 
-from ironarchive_schema import catalog, databases
-from ironarchive_schema import migrate as migrate_module
-from ironarchive_schema.migrate import Migrate, MigrateError, Version
-from ironarchive_schema.migrations import newest_version
+import commands
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.migrate import command as migrate_module
+from ironarchive_schema.migrate.command import Migrate, MigrateError, Version
+from ironarchive_schema.migrate.migration_files import newest_version
 from ironarchive_schema.paths import migrations_dir
+from ironarchive_schema.postgres import admin
 
-from .processes import (add_migration, advisory_lock_holders, copy_migrations, finish,
-                        migrate_lock_key, other_backends, start, terminate, wait_for)
+from .processes import (
+    add_migration,
+    advisory_lock_holders,
+    copy_migrations,
+    finish,
+    migrate_lock_key,
+    other_backends,
+    start,
+    terminate,
+    wait_for,
+)
 
 GATE = 4242
 PROBES = {"fault_probe_a", "fault_probe_b"}
@@ -40,12 +50,12 @@ def folder(tmp_path):
 @pytest.fixture
 def watch(fresh_db_url):
     """A session of the test's own on the database: observes backends, holds locks."""
-    with databases.connect(fresh_db_url, autocommit=True) as conn:
+    with admin.connect(fresh_db_url, autocommit=True) as conn:
         yield conn
 
 
 def tables(url: str) -> set[str]:
-    return set(catalog.base_tables(catalog.snapshot_of(url)))
+    return set(pg_catalog.base_tables(pg_catalog.snapshot_of(url)))
 
 
 def make(target: str, *args: str, database_url: str, folder) -> subprocess.CompletedProcess:
@@ -61,13 +71,13 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
                             up="CREATE TABLE fault_probe_a (id integer);\nSELECT 1 / 0;\n",
                             down="DROP TABLE fault_probe_a;\n")
     migrate = Migrate(fresh_db_url, folder)
-    before = catalog.snapshot_of(fresh_db_url)
+    before = pg_catalog.snapshot_of(fresh_db_url)
 
     with pytest.raises(MigrateError) as failed:
         migrate.up()
     assert failed.value.returncode == 1 and "division by zero" in failed.value.output
     assert migrate.version() == Version(version, dirty=True)
-    assert catalog.diff(before, catalog.snapshot_of(fresh_db_url)) == [], \
+    assert pg_catalog.diff(before, pg_catalog.snapshot_of(fresh_db_url)) == [], \
         "statements of a failed file stay"
     status = make("migrate-status", database_url=fresh_db_url, folder=folder)
     assert status.stdout.strip() == f"version: {version} (dirty)", status.stderr
@@ -96,7 +106,7 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     last_good = newest_version(folder)
     version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
     migrate = Migrate(fresh_db_url, folder)
-    before = catalog.snapshot_of(fresh_db_url)
+    before = pg_catalog.snapshot_of(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
     process = start(migrate, "up")
     try:
@@ -112,7 +122,7 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     if orphan == "terminated":
         terminate(watch, backend)
         watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
-        assert catalog.diff(before, catalog.snapshot_of(fresh_db_url)) == [], \
+        assert pg_catalog.diff(before, pg_catalog.snapshot_of(fresh_db_url)) == [], \
             "a killed migration left a trace"
         recover_to = last_good
     else:

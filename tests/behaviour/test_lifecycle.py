@@ -8,10 +8,11 @@ migration added tomorrow is tested by the same checks (ids ``v000002``...).
 
 import pytest
 
-from ironarchive_schema import catalog, databases
-from ironarchive_schema.migrate import Version
-from ironarchive_schema.migrations import newest_version, read
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.migrate.command import Version
+from ironarchive_schema.migrate.migration_files import newest_version, read
 from ironarchive_schema.paths import migrations_dir
+from ironarchive_schema.postgres import admin
 
 from . import rows
 
@@ -25,7 +26,7 @@ def version_id(migration) -> str:
 
 
 def assert_same_catalog(want: dict, have: dict, title: str) -> None:
-    differences = catalog.diff(want, have)
+    differences = pg_catalog.diff(want, have)
     assert not differences, "\n".join([title, *differences])
 
 
@@ -36,17 +37,17 @@ def test_down_undoes_up_one_version_at_a_time(empty_db_url, migrate_on, migratio
     previous = MIGRATIONS[index - 1].version if index else None
     if previous is not None:
         migrate.goto(previous)
-    before = catalog.snapshot_of(empty_db_url)
+    before = pg_catalog.snapshot_of(empty_db_url)
     migrate.up(1)
     assert migrate.version() == Version(migration.version, dirty=False)
-    after_up = catalog.snapshot_of(empty_db_url)
+    after_up = pg_catalog.snapshot_of(empty_db_url)
     migrate.down(1)
     assert migrate.version() == Version(previous, dirty=False)
     name = f"{migration.version:06d}_{migration.title}"
-    assert_same_catalog(before, catalog.snapshot_of(empty_db_url),
+    assert_same_catalog(before, pg_catalog.snapshot_of(empty_db_url),
                         f"{name}: down does not undo up (- gone, + left behind):")
     migrate.up(1)
-    assert_same_catalog(after_up, catalog.snapshot_of(empty_db_url),
+    assert_same_catalog(after_up, pg_catalog.snapshot_of(empty_db_url),
                         f"{name}: up after down builds another schema (- first up, + second):")
 
 
@@ -54,20 +55,20 @@ def test_up_on_an_empty_database_reaches_the_newest_version_clean(empty_db_url, 
     migrate = migrate_on(empty_db_url)
     migrate.up()
     assert migrate.version() == Version(newest_version(migrate.migrations_dir), dirty=False)
-    assert CORE_TABLES <= set(catalog.base_tables(catalog.snapshot_of(empty_db_url)))
+    assert CORE_TABLES <= set(pg_catalog.base_tables(pg_catalog.snapshot_of(empty_db_url)))
 
 
 def test_all_up_all_down_all_up_gives_identical_catalogs(empty_db_url, migrate_on):
     """D11: after up then down the catalog is what it was; up again gives the same schema."""
     migrate = migrate_on(empty_db_url)
-    empty = catalog.snapshot_of(empty_db_url)
+    empty = pg_catalog.snapshot_of(empty_db_url)
     migrate.up()
-    migrated = catalog.snapshot_of(empty_db_url)
+    migrated = pg_catalog.snapshot_of(empty_db_url)
     migrate.down("all")
     assert migrate.version() == Version(None, dirty=False)
-    assert_same_catalog(empty, catalog.snapshot_of(empty_db_url), "down -all leaves a trace:")
+    assert_same_catalog(empty, pg_catalog.snapshot_of(empty_db_url), "down -all leaves a trace:")
     migrate.up()
-    assert_same_catalog(migrated, catalog.snapshot_of(empty_db_url),
+    assert_same_catalog(migrated, pg_catalog.snapshot_of(empty_db_url),
                         "up again builds another schema:")
 
 
@@ -138,8 +139,8 @@ def seed_for(version: int) -> str:
 
 
 def all_rows(url: str) -> dict:
-    with databases.connect(url) as conn:
-        return rows.all_rows(conn, catalog.snapshot(conn))
+    with admin.connect(url) as conn:
+        return rows.all_rows(conn, pg_catalog.snapshot(conn))
 
 
 @pytest.mark.parametrize("migration", MIGRATIONS, ids=version_id)
@@ -150,7 +151,7 @@ def test_rows_inserted_at_a_version_survive_up_to_the_newest(empty_db_url, migra
     migration that drops data on purpose has to say so here."""
     migrate = migrate_on(empty_db_url)
     migrate.goto(migration.version)
-    with databases.connect(empty_db_url, autocommit=True) as conn:
+    with admin.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(seed_for(migration.version))
     before = all_rows(empty_db_url)
     migrate.up()

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from ironarchive_schema import databases
+from ironarchive_schema.postgres import admin
 
 from . import rows
 from .outcomes import attempt
@@ -32,7 +32,7 @@ def test_the_property_finds_what_000003_closed(empty_db_url, migrate_on):
     """On 000002's schema (message ids unique across tenants, the session-level SET
     honoured, references unchecked) the property fails: it is not blind."""
     migrate_on(empty_db_url).goto(2)
-    with databases.connect(empty_db_url) as conn:
+    with admin.connect(empty_db_url) as conn:
         def tells_apart(case) -> bool:
             try:
                 return difference(conn, case) is not None

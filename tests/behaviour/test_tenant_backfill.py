@@ -5,7 +5,7 @@ audit rows are immutable, so the migration must not rewrite them: same xmin and 
 the upgrade, tenant_id NULL, and each still visible to its user's tenant.
 """
 
-from ironarchive_schema import databases
+from ironarchive_schema.postgres import admin
 
 from .tenancy import session
 from .test_lifecycle import SEEDS
@@ -38,13 +38,13 @@ def test_version_1_data_gets_its_tenant_and_audit_rows_are_not_rewritten(empty_d
                                                                          migrate_on):
     migrate = migrate_on(empty_db_url)
     migrate.goto(1)
-    with databases.connect(empty_db_url, autocommit=True) as conn:
+    with admin.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(SEEDS[1])
         conn.execute(SECOND_TENANT)
         audit_before = conn.execute("SELECT id, xmin::text, ctid::text FROM audit_logs "
                                     "ORDER BY id").fetchall()
     migrate.up()
-    with databases.connect(empty_db_url) as conn:
+    with admin.connect(empty_db_url) as conn:
         wrong = conn.execute("""
             SELECT 'emails', e.id FROM emails AS e JOIN mailboxes AS m ON m.id = e.mailbox_id
             WHERE e.tenant_id IS DISTINCT FROM m.tenant_id

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ironarchive_schema import databases
-from ironarchive_schema.migrate import MigrateError
+from ironarchive_schema.migrate.command import MigrateError
+from ironarchive_schema.postgres import admin
 
 from . import rows
 from .outcomes import ACCEPTED, attempt_to, describe, outcome
@@ -207,13 +207,13 @@ def test_only_the_msp_context_changes_an_azure_tenant_id(db, two_tenants, contex
 def pooled(admin_url, template_name):
     """A committed archive of tenants A and B, and a connection as a pool would keep it: the
     application's role for the whole session, transactions begun and ended by the test."""
-    with databases.temporary(admin_url, "pooled", template_name) as url:
-        with databases.connect(url) as owner:
+    with admin.temporary(admin_url, "pooled", template_name) as url:
+        with admin.connect(url) as owner:
             tenants = [rows.tenant(owner)["id"] for _ in "AB"]
             for tenant in tenants:
                 rows.mailbox(owner, tenant_id=tenant)
             owner.commit()
-        with databases.connect(url, autocommit=True) as conn:
+        with admin.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(APP_ROLE)))
             yield conn, tenants
 
@@ -319,7 +319,7 @@ def test_rows_breaking_the_new_rules_make_the_migration_fail_whole(empty_db_url,
     """Each rule named with its count; nothing of 000003 applied (the rows stay as they were)."""
     migrate = migrate_on(empty_db_url)
     migrate.goto(2)
-    with databases.connect(empty_db_url, autocommit=True) as conn:
+    with admin.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(BROKEN_AT_VERSION_2)
     with pytest.raises(MigrateError) as failed:
         migrate.up()
@@ -329,7 +329,7 @@ def test_rows_breaking_the_new_rules_make_the_migration_fail_whole(empty_db_url,
                         ("audit_logs.user_id names a user of the row's own tenant", 1)]:
         assert re.search(re.escape(rule) + r".*?: " + str(count) + " rows break it", message), \
             f"want the rule {rule!r} with {count} rows in: {message}"
-    with databases.connect(empty_db_url) as conn:
+    with admin.connect(empty_db_url) as conn:
         applied = conn.execute("SELECT to_regprocedure('set_tenant(uuid)') IS NOT NULL, "
                                "(SELECT count(*) FROM jobs)").fetchone()
     assert applied == (False, 3)
@@ -339,7 +339,7 @@ def test_down_refuses_message_ids_shared_by_tenants_and_changes_nothing(fresh_db
                                                                          migrate_on):
     """000002 had one message id once in the archive: going back with one id archived by
     two tenants (allowed since 000003) fails whole, with the count, and 000003 stays."""
-    with databases.connect(fresh_db_url) as conn:
+    with admin.connect(fresh_db_url) as conn:
         for _tenant in "AB":
             mailbox = rows.mailbox(conn)["id"]
             for message_id in ("AAMk-shared-1", "AAMk-shared-2"):
@@ -349,7 +349,7 @@ def test_down_refuses_message_ids_shared_by_tenants_and_changes_nothing(fresh_db
     with pytest.raises(MigrateError) as failed:
         migrate.down(1)
     assert "2 message ids are in more than one tenant" in str(failed.value), str(failed.value)
-    with databases.connect(fresh_db_url) as conn:
+    with admin.connect(fresh_db_url) as conn:
         kept = conn.execute("SELECT to_regprocedure('set_tenant(uuid)') IS NOT NULL, "
                             "(SELECT count(*) FROM emails)").fetchone()
     assert kept == (True, 4)

@@ -16,8 +16,16 @@ from psycopg import sql
 
 from . import rows
 from .outcomes import ACCEPTED, attempt_to, describe, outcome
-from .tenancy import (APPEND_ONLY, HARMLESS, TENANT_COLUMN, Shape, build, new_row, session,
-                      visible)
+from .tenancy import (
+    APPEND_ONLY,
+    HARMLESS,
+    TENANT_COLUMN,
+    Shape,
+    build,
+    new_row,
+    session,
+    visible,
+)
 
 TABLES = list(TENANT_COLUMN)
 RLS_DENIED = "42501"  # insufficient_privilege: a policy's WITH CHECK, or no privilege at all

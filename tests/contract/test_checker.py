@@ -11,11 +11,15 @@ import copy
 
 import pytest
 
-from ironarchive_schema import contract
+from ironarchive_schema.contract.checks import both_ways, declared, same
+from ironarchive_schema.contract.diff import render, report
+from ironarchive_schema.contract.from_catalog import grants, unstated
+from ironarchive_schema.contract.layout import STATEMENTS
+from ironarchive_schema.contract.load import ContractError, load, load_text
 
 try:
-    CONTRACT = contract.load()
-except contract.ContractError as exc:  # the message says where and why: no traceback
+    CONTRACT = load()
+except ContractError as exc:  # the message says where and why: no traceback
     raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
 
@@ -143,7 +147,7 @@ BREAKAGES = [
 def test_breakage_is_reported_exactly(breakage, expected):
     database = copy.deepcopy(CONTRACT)
     breakage(database)
-    reported = [line for check in contract.declared(CONTRACT) + contract.both_ways(CONTRACT)
+    reported = [line for check in declared(CONTRACT) + both_ways(CONTRACT)
                 for line in check.problems(CONTRACT, database)]
     assert sorted(reported) == sorted(expected)
 
@@ -159,7 +163,7 @@ def test_breakage_is_reported_exactly(breakage, expected):
                  {"odd role": ["SELECT WITH GRANT OPTION"]}, id="quoted, with grant option"),
 ])
 def test_table_privileges_read_as_the_contract_states_them(acl, owner, expected):
-    assert contract.grants(acl, owner) == expected
+    assert grants(acl, owner) == expected
 
 
 @pytest.mark.parametrize("relation, expected", [
@@ -172,7 +176,7 @@ def test_only_forced_row_level_security_is_unstated(relation, expected):
     snapshot = {section: {} for section in ("schemas", "types", "policies", "constraints",
                                             "indexes", "triggers")}
     snapshot["relations"] = {"t": {**relation, "comment": None, "owner": "o", "acl": None}}
-    assert contract.unstated(snapshot) == expected
+    assert unstated(snapshot) == expected
 
 
 def test_schema_diff_speaks_the_contracts_format():
@@ -182,7 +186,7 @@ def test_schema_diff_speaks_the_contracts_format():
     _add(*EMAILS, "columns", "thread_id", like="mailbox_id", nullable=True,
          comment="Conversation the message belongs to.")(database)
     _drop(*EMAILS, "indexes", "idx_emails_sent_at")(database)
-    assert contract.report(CONTRACT, database, []) == (
+    assert report(CONTRACT, database, []) == (
         "# Add: in the database, not in the contract\n"
         "tables:\n"
         "  emails:\n"
@@ -208,15 +212,15 @@ def test_schema_diff_speaks_the_contracts_format():
 
 
 def test_no_difference_means_an_empty_report():
-    assert contract.report(CONTRACT, copy.deepcopy(CONTRACT), []) == ""
+    assert report(CONTRACT, copy.deepcopy(CONTRACT), []) == ""
 
 
 def test_the_whole_database_written_as_a_contract_reads_back_the_same(database):
-    read_back = contract.load_text(contract.render(database))
+    read_back = load_text(render(database))
     # People's statements are no catalog fact: the catalog's contract reads back without any.
-    statements = {key: read_back.pop(key) for key in contract.STATEMENTS}
-    assert statements == dict.fromkeys(contract.STATEMENTS, {})
-    assert contract.same(read_back, database)
+    statements = {key: read_back.pop(key) for key in STATEMENTS}
+    assert statements == dict.fromkeys(STATEMENTS, {})
+    assert same(read_back, database)
 
 
 HEAD = "version: 1\nextensions: {}\nfunctions: {}\nsettings: {}\n"
@@ -243,6 +247,6 @@ HEAD = "version: 1\nextensions: {}\nfunctions: {}\nsettings: {}\n"
                  id="unique rule of two kinds"),
 ])
 def test_a_malformed_contract_is_refused_with_its_place(text, message):
-    with pytest.raises(contract.ContractError) as raised:
-        contract.load_text(text)
+    with pytest.raises(ContractError) as raised:
+        load_text(text)
     assert message in str(raised.value)

@@ -11,13 +11,15 @@ object, so ``-k emails`` selects a table: ``emails.sent_at``, ``comment:emails.s
 
 import pytest
 
-from ironarchive_schema import contract
-from ironarchive_schema.migrations import newest_version
+from ironarchive_schema.contract.checks import both_ways, declared
+from ironarchive_schema.contract.from_catalog import unstated
+from ironarchive_schema.contract.load import CONTRACT_FILE, ContractError, load
+from ironarchive_schema.migrate.migration_files import newest_version
 from ironarchive_schema.paths import migrations_dir
 
 try:
-    CONTRACT = contract.load()
-except contract.ContractError as exc:  # the message says where and why: no traceback
+    CONTRACT = load()
+except ContractError as exc:  # the message says where and why: no traceback
     raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
 
@@ -28,12 +30,12 @@ def fail_on(problems: list[str]) -> None:
         pytest.fail("\n".join(problems), pytrace=False)
 
 
-@pytest.mark.parametrize("check", contract.declared(CONTRACT), ids=str)
+@pytest.mark.parametrize("check", declared(CONTRACT), ids=str)
 def test_declared_object_exists_as_stated(check, database):
     fail_on(check.problems(CONTRACT, database))
 
 
-@pytest.mark.parametrize("check", contract.both_ways(CONTRACT), ids=str)
+@pytest.mark.parametrize("check", both_ways(CONTRACT), ids=str)
 def test_nothing_missing_nothing_extra(check, database):
     fail_on(check.problems(CONTRACT, database))
 
@@ -42,7 +44,7 @@ def test_nothing_exists_that_the_contract_cannot_state(catalog_snapshot):
     """Views, sequences, types, policies, disabled triggers...: the contract has no words
     for them, so none may slip in unreviewed."""
     fail_on([f"Extra, and not expressible in the contract: {found}"
-             for found in contract.unstated(catalog_snapshot)])
+             for found in unstated(catalog_snapshot)])
 
 
 def test_contract_describes_the_newest_migration():
@@ -50,5 +52,5 @@ def test_contract_describes_the_newest_migration():
     newest = newest_version(migrations_dir())
     if CONTRACT["version"] != newest:
         fail_on([f"version: want {newest} (the newest migration in {migrations_dir()}), have "
-                 f"{CONTRACT['version']} in {contract.CONTRACT_FILE}: update the contract "
+                 f"{CONTRACT['version']} in {CONTRACT_FILE}: update the contract "
                  f"(`make schema-diff` shows how)"])

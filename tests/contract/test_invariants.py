@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ironarchive_schema.contract import TABLE_KINDS
+from ironarchive_schema.contract.from_catalog import TABLE_KINDS
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 #: PostgreSQL silently truncates identifiers to 63 bytes (NAMEDATALEN - 1).

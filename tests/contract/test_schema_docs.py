@@ -2,12 +2,12 @@
 
 import pytest
 
-from ironarchive_schema import schemadoc
+from ironarchive_schema.catalog import schema_docs
 
 
 def test_schema_docs_are_current(database):
-    want = schemadoc.generate(database)
-    path = schemadoc.DOCS_FILE
+    want = schema_docs.generate(database)
+    path = schema_docs.DOCS_FILE
     have = path.read_text() if path.exists() else ""
     if have != want:
         have_lines, want_lines = have.splitlines(), want.splitlines()

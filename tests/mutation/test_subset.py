@@ -4,20 +4,20 @@ by the contract and behaviour suites (``make mutation`` runs every mutant)."""
 
 import pytest
 
-from ironarchive_schema import databases
 from ironarchive_schema.mutation import killers
 from ironarchive_schema.mutation.derive import OPERATOR_NAMES, derive
 from ironarchive_schema.mutation.report import equivalent
 from ironarchive_schema.mutation.runner import Runner, state
 from ironarchive_schema.mutation.sample import subset
 from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.postgres import admin
 
 OPERATORS = sorted(OPERATOR_NAMES)
 
 
 @pytest.fixture(scope="session")
 def derived(worker_db_url) -> list:
-    with databases.connect(worker_db_url) as conn:
+    with admin.connect(worker_db_url) as conn:
         return derive(conn, migrations_dir())
 
 

@@ -9,15 +9,15 @@ planner sees statistics and visibility as in production. About a second per work
 import pytest
 
 from bench import data
-from ironarchive_schema import databases
+from ironarchive_schema.postgres import admin
 
 SCALE = 0.01
 
 
 @pytest.fixture(scope="session")
 def plan_db_url(admin_url, template_name):
-    with databases.temporary(admin_url, "plans", template_name) as url:
-        with databases.connect(url) as conn:
+    with admin.temporary(admin_url, "plans", template_name) as url:
+        with admin.connect(url) as conn:
             data.load(conn, data.Sizes.at(SCALE))
             conn.autocommit = True
             conn.execute("VACUUM (ANALYZE)")
@@ -27,5 +27,5 @@ def plan_db_url(admin_url, template_name):
 @pytest.fixture(scope="session")
 def plan_conn(plan_db_url):
     """A connection to the data set; every plan is looked at in a rolled-back transaction."""
-    with databases.connect(plan_db_url) as conn:
+    with admin.connect(plan_db_url) as conn:
         yield conn

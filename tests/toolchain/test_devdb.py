@@ -10,12 +10,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from commands import cli
 
-from ironarchive_schema import databases, interrupts
-from ironarchive_schema.cluster import Cluster, free_port
-from ironarchive_schema.devdb import NAME, DevelopmentDatabase
-from ironarchive_schema.servers import stop_at_once
+from commands import cli
+from ironarchive_schema import interrupts
+from ironarchive_schema.cli.devdb import NAME, DevelopmentDatabase
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.backends import stop_at_once
+from ironarchive_schema.postgres.cluster import Cluster, free_port
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_development_database_needs_its_password_on_tcp_and_the_socket(devdb_dir
                      f"host={folder} port={port} user={NAME} dbname={NAME} password=wrong"):
         with pytest.raises(psycopg.OperationalError, match="password"):
             psycopg.connect(conninfo, connect_timeout=5).close()
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == NAME
     (socket,) = folder.glob(".s.PGSQL.*[0-9]")
     assert stat.S_IMODE(socket.stat().st_mode) & 0o077 == 0, "the socket is its owner's alone"
@@ -130,12 +131,12 @@ def test_db_start_gives_the_applications_login_once_migrated(devdb_dir):
     (line,) = [line for line in start.stderr.splitlines() if line.startswith("application")]
     shown = line.split(": ", 1)[1]
     assert shown.startswith("postgresql://ironarchive_app_login@"), line
-    with databases.connect(shown, password=app_password) as conn:
+    with admin.connect(shown, password=app_password) as conn:
         facts = conn.execute("SELECT current_user, pg_has_role('ironarchive_app', 'MEMBER'), "
                              "rolbypassrls, rolsuper FROM pg_roles "
                              "WHERE rolname = current_user").fetchone()
         owner = DevelopmentDatabase(str(folder)).url()
-        with databases.connect(owner) as owner_conn:
+        with admin.connect(owner) as owner_conn:
             owner_conn.execute("INSERT INTO tenants (name, azure_tenant_id, azure_app_id, "
                                "azure_app_secret) VALUES ('T', gen_random_uuid(), "
                                "gen_random_uuid(), pgp_sym_encrypt('s', 'k'))")

@@ -11,15 +11,22 @@ import signal
 import subprocess
 
 import pytest
-from behaviour.processes import (add_migration, advisory_lock_holders, copy_migrations,
-                                 other_backends, terminate, wait_for)
-from commands import cli, environment, make
 
-from ironarchive_schema import catalog, databases
-from ironarchive_schema.migrate import Migrate, Version
-from ironarchive_schema.migrations import newest_version
+from behaviour.processes import (
+    add_migration,
+    advisory_lock_holders,
+    copy_migrations,
+    other_backends,
+    terminate,
+    wait_for,
+)
+from commands import cli, environment, make
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.migrate.command import Migrate, Version
+from ironarchive_schema.migrate.migration_files import newest_version
+from ironarchive_schema.migrate.recovery import EXIT_DIRTY
 from ironarchive_schema.paths import REPO_ROOT, migrations_dir
-from ironarchive_schema.recovery import EXIT_DIRTY
+from ironarchive_schema.postgres import admin
 
 GATE = 4343
 
@@ -51,7 +58,7 @@ def start_migrate_up(url: str, folder) -> subprocess.Popen:
 
 
 def tables(url: str) -> set[str]:
-    return set(catalog.base_tables(catalog.snapshot_of(url)))
+    return set(pg_catalog.base_tables(pg_catalog.snapshot_of(url)))
 
 
 def test_a_failed_up_names_the_migration_and_the_recovery_that_works(fresh_db_url, folder,
@@ -110,7 +117,7 @@ def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend
         folder, "gated", up=f"CREATE TABLE dirty_probe (id integer);\n"
                             f"SELECT pg_advisory_xact_lock({GATE});\n",
         down="DROP TABLE dirty_probe;\n")
-    with databases.connect(fresh_db_url, autocommit=True) as watch:
+    with admin.connect(fresh_db_url, autocommit=True) as watch:
         watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
         process = start_migrate_up(fresh_db_url, folder)
         try:
@@ -143,7 +150,7 @@ def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend
 def test_dirty_without_a_record_names_both_readings(fresh_db_url, folder):
     """Dirtied by migrate run by hand: no journal says which way it failed."""
     below = newest_version(folder)
-    with databases.connect(fresh_db_url, autocommit=True) as conn:
+    with admin.connect(fresh_db_url, autocommit=True) as conn:
         conn.execute("UPDATE schema_migrations SET dirty = true")
     report = status(fresh_db_url, folder)
     assert report.returncode == EXIT_DIRTY
@@ -153,7 +160,7 @@ def test_dirty_without_a_record_names_both_readings(fresh_db_url, folder):
 
 def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, target):
     """A script running `make migrate-status` sees the failure too (make says 2)."""
-    with databases.connect(fresh_db_url, autocommit=True) as conn:
+    with admin.connect(fresh_db_url, autocommit=True) as conn:
         conn.execute("UPDATE schema_migrations SET dirty = true")
     result = target("migrate-status")
     assert result.returncode == 2 and "(dirty)" in result.stdout
@@ -171,7 +178,7 @@ def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
         down="DROP TABLE dirty_probe;\n")
     add_migration(folder, "after", up="CREATE TABLE dirty_after (id integer);\n",
                   down="DROP TABLE dirty_after;\n")
-    with databases.connect(fresh_db_url, autocommit=True) as watch:
+    with admin.connect(fresh_db_url, autocommit=True) as watch:
         watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
         process = start_migrate_up(fresh_db_url, folder)
         try:

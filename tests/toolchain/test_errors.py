@@ -6,15 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from commands import cli, environment, one_line
-
-from ironarchive_schema import migratebin, pgbinaries
-from ironarchive_schema.cluster import free_port
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.migrate import Migrate, MigrateError
+from ironarchive_schema.migrate import binary
+from ironarchive_schema.migrate.command import Migrate, MigrateError
 from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.postgres import binaries
+from ironarchive_schema.postgres.cluster import free_port
 
-PINNED = migratebin.pinned_version()
+PINNED = binary.pinned_version()
 
 
 
@@ -73,7 +74,7 @@ def test_no_postgres_binaries_lists_every_place_tried(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_config
     (tmp_path / "17" / "bin").mkdir(parents=True)
     with pytest.raises(ToolchainError) as caught:
-        pgbinaries.find_bindir(debian_root=tmp_path)
+        binaries.find_bindir(debian_root=tmp_path)
     message = one_line(str(caught.value))
     assert "pg_config not on PATH" in message
     assert f"{tmp_path}/17/bin lacks initdb, pg_ctl, postgres" in message
@@ -100,32 +101,32 @@ def test_suite_without_postgres_binaries_stops_with_one_line(tmp_path):
 def test_missing_migrate_binary(monkeypatch):
     monkeypatch.setenv("MIGRATE_BIN", "/nonexistent/migrate")
     with pytest.raises(ToolchainError, match="migrate binary /nonexistent/migrate does not exist"):
-        migratebin.ensure_migrate()
+        binary.ensure_migrate()
 
 
 def test_wrong_migrate_version(tmp_path, monkeypatch):
     monkeypatch.setenv("MIGRATE_BIN", fake_migrate(tmp_path, "v4.17.0"))
     with pytest.raises(ToolchainError) as caught:
-        migratebin.ensure_migrate()
+        binary.ensure_migrate()
     assert f"reports version v4.17.0; this project pins {PINNED}" in one_line(str(caught.value))
 
 
 def test_migrate_without_postgres_driver(tmp_path, monkeypatch):
     monkeypatch.setenv("MIGRATE_BIN", fake_migrate(tmp_path, PINNED, drivers="mysql, sqlite3"))
     with pytest.raises(ToolchainError, match="without the postgres driver"):
-        migratebin.ensure_migrate()
+        binary.ensure_migrate()
 
 
 def test_building_migrate_without_go_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="Go is not installed") as caught:
-        migratebin.build(PINNED, tmp_path / "migrate")
+        binary.build(PINNED, tmp_path / "migrate")
     one_line(str(caught.value))
 
 
 def test_the_built_migrate_is_the_pinned_release():
-    binary = migratebin.ensure_migrate()
-    assert migratebin.reported_version(binary) == PINNED
+    built = binary.ensure_migrate()
+    assert binary.reported_version(built) == PINNED
     assert PINNED.startswith("v4.")
 
 

@@ -7,18 +7,18 @@ must say that one (issue 13: README 1.25, an error 1.24 and go.mod 1.24.0 disagr
 import os
 import re
 import shutil
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import migratebin
 from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.migrate import binary
 from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.settings import child_environment, resolve
 
-PINNED = migratebin.pinned_version()
+PINNED = binary.pinned_version()
 
 
 def one_line(message: str) -> str:
@@ -47,14 +47,14 @@ def environment(tmp_path: Path, **values) -> dict[str, str]:
 
 
 def test_the_code_reads_the_minimum_from_the_go_mod_files():
-    assert migratebin.go_minimum() == MINIMUM
+    assert binary.go_minimum() == MINIMUM
 
 
 def test_the_code_takes_the_highest_go_line_by_release_not_by_text(tmp_path):
     for tool, line in (("a", "1.9.3"), ("b", "1.25.11"), ("c", "1.25.2"), ("d", "")):
         (tmp_path / tool).mkdir()
         (tmp_path / tool / "go.mod").write_text(f"module x/{tool}\n\n{line and 'go ' + line}\n")
-    assert migratebin.go_minimum(tmp_path) == "1.25.11"
+    assert binary.go_minimum(tmp_path) == "1.25.11"
 
 
 def test_the_readme_states_the_minimum_of_the_go_mod_files():
@@ -66,7 +66,7 @@ def test_the_readme_states_the_minimum_of_the_go_mod_files():
 def test_building_migrate_without_go_names_the_minimum(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError) as caught:
-        migratebin.build(PINNED, tmp_path / "migrate")
+        binary.build(PINNED, tmp_path / "migrate")
     assert f"install Go >= {MINIMUM}," in one_line(str(caught.value))
 
 
@@ -113,14 +113,14 @@ def test_ci_names_the_minimum_when_go_is_missing(tmp_path):
     assert not (folder / "apt-get.log").exists() and not (folder / "make.log").exists()
 
 
-@pytest.mark.parametrize(("binary", "reports"), [("/bin/true", "(no output)"),
-                                                 ("/bin/false", "(exit 1)")])
-def test_a_migrate_bin_that_is_not_migrate_is_one_line(binary, reports):
+@pytest.mark.parametrize(("impostor", "reports"), [("/bin/true", "(no output)"),
+                                                   ("/bin/false", "(exit 1)")])
+def test_a_migrate_bin_that_is_not_migrate_is_one_line(impostor, reports):
     # MIGRATE_BIN=/bin/true printed an IndexError traceback.
     with pytest.raises(ToolchainError) as caught:
-        migratebin.check_binary(binary, PINNED)
+        binary.check_binary(impostor, PINNED)
     assert one_line(str(caught.value)).startswith(
-        f"migrate at {binary} reports version {reports}; this project pins {PINNED}")
+        f"migrate at {impostor} reports version {reports}; this project pins {PINNED}")
 
 
 def test_the_cli_says_so_in_one_line(tmp_path):

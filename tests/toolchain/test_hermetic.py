@@ -13,12 +13,13 @@ override what a test passes to an inner one: the lint rules' tests lint their ow
 import shutil
 
 import pytest
-from commands import copy_checkout, make
 
-from ironarchive_schema import catalog, databases
-from ironarchive_schema.migrate import Migrate
+from commands import copy_checkout, make
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.paths import migrations_dir
-from ironarchive_schema.servers import EmbeddedServer
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.backends import EmbeddedServer
 
 PROBE = ("SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n"
          "CREATE TABLE canary_probe (id BIGINT);\n")
@@ -26,18 +27,18 @@ PROBE = ("SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n
 
 def state(url: str) -> tuple:
     """What the gate must not change: the catalog, migrate's row and its table's comment."""
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         row = conn.execute("SELECT version, dirty FROM schema_migrations").fetchall()
         comment = conn.execute(
             "SELECT obj_description('schema_migrations'::regclass, 'pg_class')").fetchone()
-    return catalog.snapshot_of(url), row, comment
+    return pg_catalog.snapshot_of(url), row, comment
 
 
 @pytest.fixture(scope="module")
 def canary():
     server = EmbeddedServer()
     try:
-        url = databases.create_database(server.admin_url, databases.unique_name("canary"))
+        url = admin.create_database(server.admin_url, admin.unique_name("canary"))
         Migrate(url).up()
         yield url
     finally:
@@ -66,7 +67,7 @@ def test_the_gate_leaves_the_database_named_in_env_and_database_url_alone(canary
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     have = state(canary)
-    assert catalog.diff(before[0], have[0]) == [], "the gate changed the canary's catalog"
+    assert pg_catalog.diff(before[0], have[0]) == [], "the gate changed the canary's catalog"
     assert have[1:] == before[1:], f"schema_migrations: want {before[1:]}, have {have[1:]}"
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import pgbinaries, pginstall
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.postgres import binaries, install
 from ironarchive_schema.settings import child_environment, resolve
 
 NEW = "Inst postgresql-15 (15.20-0+deb12u1 Debian-Security:12/stable-security [amd64])\n"
@@ -105,7 +105,7 @@ def never(command):
     pytest.fail(f"nothing may run here, ran {command}")
 
 
-def fake_debian(root: Path, major: int, names=pgbinaries.REQUIRED) -> Path:
+def fake_debian(root: Path, major: int, names=binaries.REQUIRED) -> Path:
     bindir = root / str(major) / "bin"
     bindir.mkdir(parents=True, exist_ok=True)
     for name in names:
@@ -128,7 +128,7 @@ def settings(machine: Path, **values: str):
 
 
 def ensure(machine: Path, run, can_install: bool = True, **values: str) -> Path:
-    return pginstall.ensure(settings(machine, **values), run, can_install=can_install,
+    return install.ensure(settings(machine, **values), run, can_install=can_install,
                             debian_root=machine / "debian",
                             createcluster=machine / "etc" / "createcluster.conf")
 
@@ -226,7 +226,7 @@ def test_a_named_bindir_never_installs(machine):
 
 
 def test_a_named_major_never_installs(machine, monkeypatch):
-    monkeypatch.setenv("PG_VERSION", "99")  # what pgbinaries reads
+    monkeypatch.setenv("PG_VERSION", "99")  # what postgres.binaries reads
     with pytest.raises(ToolchainError) as caught:
         ensure(machine, never, PG_VERSION="99")
     assert one_line(str(caught.value)).startswith("PostgreSQL 99 has no pinned build")

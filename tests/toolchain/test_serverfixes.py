@@ -2,7 +2,7 @@
 
 import pytest
 
-from ironarchive_schema import serverfixes
+from ironarchive_schema.postgres import security_releases
 
 
 @pytest.mark.parametrize("version_num, want", [
@@ -19,7 +19,7 @@ from ironarchive_schema import serverfixes
     pytest.param(180000, [], id="18.0 was released with every fix"),
 ])
 def test_a_server_older_than_a_fix_of_its_major_is_warned_about(version_num, want):
-    line = serverfixes.warning(version_num)
+    line = security_releases.warning(version_num)
     if not want:
         assert line is None
     else:
@@ -31,9 +31,9 @@ def test_a_server_older_than_a_fix_of_its_major_is_warned_about(version_num, wan
 
 
 def test_a_major_out_of_support_is_warned_about():
-    assert "out of upstream support" in serverfixes.warning(120022)
+    assert "out of upstream support" in security_releases.warning(120022)
 
 
 def test_the_servers_of_this_suite_have_every_fix(admin_url):
     """The pinned and Debian servers the gate runs on: no warning."""
-    assert serverfixes.server_warning(admin_url) is None
+    assert security_releases.server_warning(admin_url) is None

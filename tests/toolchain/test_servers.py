@@ -4,11 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema import databases, pgdist
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.migrate import Migrate
+from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.paths import REPO_ROOT
-from ironarchive_schema.servers import DockerServer, EmbeddedServer, docker_url, postgres_image
+from ironarchive_schema.postgres import admin, pinned_builds
+from ironarchive_schema.postgres.backends import (
+    DockerServer,
+    EmbeddedServer,
+    docker_url,
+    postgres_image,
+)
 
 
 def _uid_of(pid: int) -> int:
@@ -21,7 +26,7 @@ def _uid_of(pid: int) -> int:
 def test_embedded_server_runs_unprivileged_and_is_removed_on_stop():
     server = EmbeddedServer()
     try:
-        with databases.connect(server.admin_url) as conn:
+        with admin.connect(server.admin_url) as conn:
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
             # Read while connected: the backend process ends with the connection.
             assert _uid_of(pid) != 0, "PostgreSQL refuses root: it must not run as root"
@@ -42,18 +47,18 @@ def test_docker_without_engine_fails_at_once_with_one_line(monkeypatch):
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("major", pgdist.pins())
+@pytest.mark.parametrize("major", pinned_builds.pins())
 def test_docker_image_is_pinned(major):
     """The Docker backend runs the release of the fetched build of that major, never latest."""
     image, _, tag = postgres_image(major).partition(":")
     assert image == "postgres"
-    assert tag == pgdist.pins()[major].release and tag.startswith(f"{major}.")
+    assert tag == pinned_builds.pins()[major].release and tag.startswith(f"{major}.")
 
 
 @pytest.mark.parametrize(("pg_version", "major"), [("17", 17), ("", 15)])
 def test_docker_image_follows_pg_version_else_debians_major(monkeypatch, pg_version, major):
     monkeypatch.setenv("PG_VERSION", pg_version)
-    assert postgres_image() == f"postgres:{pgdist.pins()[major].release}"
+    assert postgres_image() == f"postgres:{pinned_builds.pins()[major].release}"
 
 
 def test_docker_url_and_migrate_command():
@@ -72,10 +77,10 @@ def test_docker_url_and_migrate_command():
 
 def test_existing_server_by_url_creates_and_drops_only_its_own_databases(admin_url):
     with pytest.raises(ValueError):
-        databases.drop_database(admin_url, "postgres")
-    name = databases.unique_name("mine")
-    databases.create_database(admin_url, name)
-    databases.drop_database(admin_url, name)
-    with databases.connect(admin_url) as conn:
+        admin.drop_database(admin_url, "postgres")
+    name = admin.unique_name("mine")
+    admin.create_database(admin_url, name)
+    admin.drop_database(admin_url, name)
+    with admin.connect(admin_url) as conn:
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                             (name,)).fetchone() is None

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ironarchive_schema import urls
 from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.postgres import urls
 
 
 @pytest.mark.parametrize("url, local", [

@@ -12,8 +12,8 @@ import subprocess
 import pytest
 import yaml
 
-from ironarchive_schema import pgdist
 from ironarchive_schema.paths import BIN_DIR, REPO_ROOT
+from ironarchive_schema.postgres import pinned_builds
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 SCHEMA = WORKFLOWS / "schema.yml"
@@ -59,7 +59,7 @@ def test_actionlint_catches_a_broken_workflow(actionlint, tmp_path):
 
 
 def test_matrix_is_every_pinned_major(schema_jobs):
-    assert schema_jobs["schema"]["strategy"]["matrix"]["postgres"] == list(pgdist.pins())
+    assert schema_jobs["schema"]["strategy"]["matrix"]["postgres"] == list(pinned_builds.pins())
     assert schema_jobs["schema"]["strategy"]["fail-fast"] is False, "every major reports"
 
 

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from ironarchive_schema import catalog, contract
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.contract.from_catalog import from_catalog, unstated
 
 
 @pytest.fixture
@@ -40,10 +41,10 @@ def test_not_valid_not_null_is_reported_from_postgresql_18(db, major):
         pytest.skip(f"NOT NULL ... NOT VALID is new in PostgreSQL 18; this server is {major}")
     db.execute("ALTER TABLE emails ADD CONSTRAINT emails_deleted_at_not_null "
                "NOT NULL deleted_at NOT VALID")
-    snapshot = catalog.snapshot(db)
+    snapshot = pg_catalog.snapshot(db)
     assert snapshot["constraints"]["emails.emails_deleted_at_not_null"]["validated"] is False
     assert ("constraint emails.emails_deleted_at_not_null is NOT VALID (not yet validated)"
-            in contract.unstated(snapshot))
+            in unstated(snapshot))
 
 
 def test_pgcrypto_is_the_version_its_major_ships_and_the_contract_names_no_version(
@@ -52,5 +53,5 @@ def test_pgcrypto_is_the_version_its_major_ships_and_the_contract_names_no_versi
     default version): the contract states where an extension lives, not its version."""
     assert catalog_snapshot["extensions"]["pgcrypto"]["version"] == ("1.4" if major >= 18
                                                                      else "1.3")
-    stated = contract.from_catalog(catalog_snapshot, None, None)["extensions"]
+    stated = from_catalog(catalog_snapshot, None, None)["extensions"]
     assert stated["pgcrypto"] == "public"

@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..migrations import FILE_PATTERN
-from .findings import Finding
-from .sqltext import Statement, statements
+from ironarchive_schema.lint.findings import Finding
+from ironarchive_schema.lint.sqltext import Statement, statements
+from ironarchive_schema.migrate.migration_files import FILE_PATTERN
 
 TOOL = "dir"
 VERSION_DIGITS = 6

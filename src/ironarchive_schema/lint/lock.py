@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import settings
-from ..errors import ToolchainError
-from ..migrations import FILE_PATTERN
-from . import layout
-from .findings import Finding, display
+from ironarchive_schema import settings
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.lint import layout
+from ironarchive_schema.lint.findings import Finding, display
+from ironarchive_schema.migrate.migration_files import FILE_PATTERN
 
 TOOL = "lock"
 HEADER = (

@@ -8,8 +8,8 @@ checks, and the size limit that makes the command line skip large files does not
 
 from pathlib import Path
 
-from ..paths import REPO_ROOT
-from .findings import Finding
+from ironarchive_schema.lint.findings import Finding
+from ironarchive_schema.paths import REPO_ROOT
 
 CONFIG = REPO_ROOT / ".sqlfluff"
 TOOL = "sqlfluff"

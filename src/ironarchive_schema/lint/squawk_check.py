@@ -13,9 +13,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from ..errors import ToolchainError
-from ..paths import REPO_ROOT
-from .findings import Finding
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.lint.findings import Finding
+from ironarchive_schema.paths import REPO_ROOT
 
 CONFIG = REPO_ROOT / ".squawk.toml"
 TOOL = "squawk"

@@ -12,16 +12,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import databases, interrupts
-from ..migrate import Migrate
-from ..migratebin import ensure_migrate
-from ..paths import REPO_ROOT, migrations_dir
-from ..servers import EmbeddedServer
-from . import killers, report
-from .derive import derive
-from .fingerprint import changed, fingerprint
-from .runner import Runner, run_all, state
-from .sample import subset
+from ironarchive_schema import interrupts
+from ironarchive_schema.migrate.binary import ensure_migrate
+from ironarchive_schema.migrate.command import Migrate
+from ironarchive_schema.mutation import killers, report
+from ironarchive_schema.mutation.derive import derive
+from ironarchive_schema.mutation.fingerprint import changed, fingerprint
+from ironarchive_schema.mutation.runner import Runner, run_all, state
+from ironarchive_schema.mutation.sample import subset
+from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.backends import EmbeddedServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     server = EmbeddedServer()
     try:
-        with databases.temporary(server.admin_url, "mutation_reference") as url:
+        with admin.temporary(server.admin_url, "mutation_reference") as url:
             Migrate(url, folder).up()
-            with databases.connect(url) as conn:
+            with admin.connect(url) as conn:
                 mutants = derive(conn, folder)
             reference = state(url)
         reasons = report.equivalent()

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import psycopg
 
-from .. import catalog
-from .downfiles import remove_down_statement
-from .mutant import Mutant, qualified
-from .operators import CATALOG_OPERATORS, seeded_rows
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.mutation.downfiles import remove_down_statement
+from ironarchive_schema.mutation.mutant import Mutant, qualified
+from ironarchive_schema.mutation.operators import CATALOG_OPERATORS, seeded_rows
 
 #: Every operator a run can use (seeded_rows yields two kinds of mutant).
 OPERATOR_NAMES = (*(op.__name__ for op in CATALOG_OPERATORS), "delete_seeded_row",
@@ -34,7 +34,7 @@ def seeded(conn: psycopg.Connection, snap: dict) -> dict[str, list[dict]]:
 def derive(conn: psycopg.Connection, migrations_dir: Path) -> list[Mutant]:
     """The mutants of ``migrations_dir``; ``conn`` is a database it migrated to the newest
     version. Sorted by id, which is unique."""
-    snap = catalog.snapshot(conn)
+    snap = pg_catalog.snapshot(conn)
     mutants = [m for operator in CATALOG_OPERATORS for m in operator(snap)]
     mutants += seeded_rows(snap, seeded(conn, snap))
     mutants += remove_down_statement(migrations_dir)

@@ -9,9 +9,9 @@ comments go with it); a file with two statements on one line gets no mutant for 
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..lint.sqltext import statements
-from ..migrations import read
-from .mutant import Mutant
+from ironarchive_schema.lint.sqltext import statements
+from ironarchive_schema.migrate.migration_files import read
+from ironarchive_schema.mutation.mutant import Mutant
 
 
 def remove_down_statement(migrations_dir: Path) -> Iterator[Mutant]:

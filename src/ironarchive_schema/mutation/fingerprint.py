@@ -4,7 +4,7 @@ count (another engineer's, or a tool's, edit in the working tree)."""
 
 from pathlib import Path
 
-from ..lint.lock import file_hash
+from ironarchive_schema.lint.lock import file_hash
 
 WATCHED = ("contract", "tests/contract", "tests/behaviour", "src/ironarchive_schema")
 

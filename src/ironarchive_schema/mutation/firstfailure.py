@@ -4,7 +4,7 @@ be parsed back when a parameter id holds spaces."""
 
 import os
 
-from .. import settings
+from ironarchive_schema import settings
 
 
 def pytest_runtest_logreport(report):

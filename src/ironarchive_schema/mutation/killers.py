@@ -9,7 +9,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from .runner import Result
+from ironarchive_schema.mutation.runner import Result
 
 FILE = "killers.json"
 

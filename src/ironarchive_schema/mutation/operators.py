@@ -1,4 +1,4 @@
-"""Mutation operators over a catalog snapshot (``ironarchive_schema.catalog.snapshot``).
+"""Mutation operators over a catalog snapshot (``ironarchive_schema.catalog.pg_catalog.snapshot``).
 
 Each operator reads one section of the snapshot and yields one mutant per object it can
 break, as SQL appended to the newest up file. Nothing here names an object of our schema:
@@ -8,9 +8,13 @@ a migration that adds a table gets its mutants from the catalog alone.
 import re
 from collections.abc import Callable, Iterator
 
-from ..catalog import qualify
-from ..contract import ACTION_CODES, TABLE_KINDS, VOLATILITY
-from .mutant import Mutant, literal, qualified, quote
+from ironarchive_schema.catalog.pg_catalog import qualify
+from ironarchive_schema.contract.from_catalog import (
+    ACTION_CODES,
+    TABLE_KINDS,
+    VOLATILITY,
+)
+from ironarchive_schema.mutation.mutant import Mutant, literal, qualified, quote
 
 # A near type for each type: what a careless edit of a migration would write instead.
 NEAR_TYPES = {

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from ..lint.lock import file_hash
-from ..migrations import read
-from .runner import Result
+from ironarchive_schema.lint.lock import file_hash
+from ironarchive_schema.migrate.migration_files import read
+from ironarchive_schema.mutation.runner import Result
 
 
 def equivalent() -> dict[str, str]:

@@ -4,7 +4,7 @@ Each mutant is first migrated into a database of its own: a file that fails to a
 the mutant ``invalid`` (neither killed nor survived). Then the contract and behaviour
 suites run on the mutated folder in a pytest process of their own (``-x``: the first
 failing test kills the mutant), against the same server, so each run only creates and
-drops its own databases. Both suites always run in full unless one test fails; the rest
+drops its own admin. Both suites always run in full unless one test fails; the rest
 only orders them for an early kill. The likeliest killer runs alone first: the test that
 killed the mutant last time (``killers``), else for a down file the lifecycle tests. Then
 the suites: the contract first when the mutant changed what the contract states (catalog,
@@ -21,10 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import catalog, databases, settings
-from ..migrate import Migrate, MigrateError
-from .mutant import Mutant
-from .workspace import write
+from ironarchive_schema import settings
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.migrate.command import Migrate, MigrateError
+from ironarchive_schema.mutation.mutant import Mutant
+from ironarchive_schema.mutation.workspace import write
+from ironarchive_schema.postgres import admin
 
 SUITES = ("tests/contract", "tests/behaviour")
 # The tests that run down migrations: first for a mutant of a down file with no known killer.
@@ -45,11 +47,11 @@ def state(url: str) -> tuple[dict, dict | None]:
     """What the contract can see of a migrated database: the catalog but function bodies
     (the contract states no bodies; the behaviour suite tests what they do), and the
     seeded settings."""
-    with databases.connect(url) as conn:
-        snap = catalog.snapshot(conn)
+    with admin.connect(url) as conn:
+        snap = pg_catalog.snapshot(conn)
         for function in snap["functions"].values():
             function.pop("source_md5", None)
-        return snap, catalog.settings(conn)
+        return snap, pg_catalog.settings(conn)
 
 
 class Runner:
@@ -63,7 +65,7 @@ class Runner:
         self.killers = killers or {}
 
     def _migrated_state(self, folder: Path) -> tuple[dict, dict | None]:
-        with databases.temporary(self.admin_url, "mutant") as url:
+        with admin.temporary(self.admin_url, "mutant") as url:
             Migrate(url, folder).up()
             return state(url)
 

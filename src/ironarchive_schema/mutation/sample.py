@@ -1,6 +1,6 @@
 """The fixed sample of the gate: one mutant per operator, the same one every run."""
 
-from .mutant import Mutant
+from ironarchive_schema.mutation.mutant import Mutant
 
 
 def subset(mutants: list[Mutant], equivalent: dict[str, str]) -> list[Mutant]:

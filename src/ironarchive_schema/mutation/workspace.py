@@ -3,8 +3,8 @@
 import shutil
 from pathlib import Path
 
-from ..migrations import read
-from .mutant import Mutant
+from ironarchive_schema.migrate.migration_files import read
+from ironarchive_schema.mutation.mutant import Mutant
 
 
 def write(mutant: Mutant, migrations_dir: Path, into: Path) -> Path:

@@ -8,8 +8,8 @@ a tab indent, a missing down file, and a gap in the versions.
 import shutil
 
 import pytest
-from commands import make
 
+from commands import make
 from ironarchive_schema.lint import layout
 from ironarchive_schema.paths import migrations_dir
 

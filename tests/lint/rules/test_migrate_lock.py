@@ -3,6 +3,7 @@
 import subprocess
 
 import pytest
+
 from commands import make
 
 UP, DOWN = "000001_init.up.sql", "000001_init.down.sql"

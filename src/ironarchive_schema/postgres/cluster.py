@@ -12,10 +12,10 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-from . import settings
-from .databases import wait_ready
-from .errors import ToolchainError
-from .pgbinaries import find_bindir
+from ironarchive_schema import settings
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.postgres.admin import wait_ready
+from ironarchive_schema.postgres.binaries import find_bindir
 
 #: Settings for throwaway test servers: durability off, enough connections for xdist.
 TEST_SETTINGS = {

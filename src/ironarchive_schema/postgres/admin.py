@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import sql
 
-from . import urls
-from .errors import ToolchainError
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.postgres import urls
 
 #: Every database the suite creates starts with this, so it never touches anyone else's.
 PREFIX = "ironarchive_test_"

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolchainError
+from ironarchive_schema.errors import ToolchainError
 
 FILE_PATTERN = re.compile(r"^(\d+)_(.+)\.(up|down)\.sql$")
 

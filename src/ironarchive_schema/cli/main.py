@@ -17,16 +17,27 @@ from dataclasses import dataclass
 
 import psycopg
 
-from . import (catalog, contract, databases, devdb, interrupts, journal, migrations, preflight,
-               recovery, schemadoc, serverfixes, settings, urls)
-from .errors import ToolchainError
-from .lint import layout, lock
-from .lint.findings import display
-from .migrate import Migrate, MigrateError, Version, stop_gracefully
-from .migratebin import ensure_migrate
-from .paths import REPO_ROOT
-from .pgbinaries import find_bindir
-from .servers import start_server
+from ironarchive_schema import interrupts, settings
+from ironarchive_schema.catalog import pg_catalog, schema_docs
+from ironarchive_schema.cli import devdb
+from ironarchive_schema.contract.diff import report
+from ironarchive_schema.contract.from_catalog import from_catalog, unstated
+from ironarchive_schema.contract.load import CONTRACT_FILE, load
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.lint import layout, lock
+from ironarchive_schema.lint.findings import display
+from ironarchive_schema.migrate import journal, migration_files, preflight, recovery
+from ironarchive_schema.migrate.binary import ensure_migrate
+from ironarchive_schema.migrate.command import (
+    Migrate,
+    MigrateError,
+    Version,
+    stop_gracefully,
+)
+from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.postgres import admin, security_releases, urls
+from ironarchive_schema.postgres.backends import start_server
+from ironarchive_schema.postgres.binaries import find_bindir
 
 # The title rule the lint enforces (tests/lint/), so a created migration passes it.
 NAME_PATTERN = layout.SNAKE_CASE
@@ -65,7 +76,7 @@ def resolve_target(config: settings.Settings) -> Target:
 def warn_about_server(url: str) -> None:
     """A server without the row-level-security fixes of its major is said so, not refused:
     upgrading it is the operator's call."""
-    line = serverfixes.server_warning(url)
+    line = security_releases.server_warning(url)
     if line:
         print(line, file=sys.stderr)
 
@@ -85,7 +96,7 @@ class Session:
         environ = {**config.runtime, **urls.driver_environment(config.libpq)}
         self.migrate = Migrate(self.target.url, self.folder, environ=environ)
         self.versions = recovery.Neighbours(
-            [m.version for m in migrations.read(self.folder)])
+            [m.version for m in migration_files.read(self.folder)])
 
     def confirmed(self, why: str) -> None:
         """Refuse unless CONFIRM=1 was given."""
@@ -323,7 +334,7 @@ def _migrated_catalog(config) -> tuple[dict, dict | None, int | None]:
     interrupts.install(announce=True)
     server = start_server()
     try:
-        with databases.temporary(server.admin_url, "schema") as url:
+        with admin.temporary(server.admin_url, "schema") as url:
             migrate = Migrate(url, config.migrations_dir)
             print(f"+ {migrate.describe('up')}", file=sys.stderr)
             try:
@@ -331,23 +342,23 @@ def _migrated_catalog(config) -> tuple[dict, dict | None, int | None]:
             except MigrateError as exc:
                 print(exc.output, file=sys.stderr, end="")
                 raise
-            with databases.connect(url) as conn:
-                return catalog.snapshot(conn), catalog.settings(conn), migrate.version().number
+            with admin.connect(url) as conn:
+                return pg_catalog.snapshot(conn), pg_catalog.settings(conn), migrate.version().number
     finally:
         server.stop()
 
 
 def cmd_schema_diff(_args, config) -> int:
     """The contract against a freshly migrated catalog, as contract YAML; exit 1 if they differ."""
-    want = contract.load()  # first: a contract that does not load needs no server
+    want = load()  # first: a contract that does not load needs no server
     snapshot, seeded, version = _migrated_catalog(config)
-    have = contract.from_catalog(snapshot, seeded, version)
-    difference = contract.report(want, have, contract.unstated(snapshot))
+    have = from_catalog(snapshot, seeded, version)
+    difference = report(want, have, unstated(snapshot))
     if not difference:
-        print(f"{contract.CONTRACT_FILE.relative_to(REPO_ROOT)} and the migrations in "
+        print(f"{CONTRACT_FILE.relative_to(REPO_ROOT)} and the migrations in "
               f"{config.migrations_dir} agree (version {version}): nothing to change")
         return 0
-    print(f"# {contract.CONTRACT_FILE.relative_to(REPO_ROOT)} against the migrations in "
+    print(f"# {CONTRACT_FILE.relative_to(REPO_ROOT)} against the migrations in "
           f"{config.migrations_dir} (version {version}).\n"
           f"# Edit the contract by hand where each change is intended; then `make test`.\n")
     print(difference, end="")
@@ -356,10 +367,10 @@ def cmd_schema_diff(_args, config) -> int:
 
 def cmd_schema_docs(_args, config) -> int:
     snapshot, seeded, version = _migrated_catalog(config)
-    schemadoc.DOCS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    schemadoc.DOCS_FILE.write_text(
-        schemadoc.generate(contract.from_catalog(snapshot, seeded, version)))
-    print(f"wrote {schemadoc.DOCS_FILE.relative_to(REPO_ROOT)} (migration {version})",
+    schema_docs.DOCS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    schema_docs.DOCS_FILE.write_text(
+        schema_docs.generate(from_catalog(snapshot, seeded, version)))
+    print(f"wrote {schema_docs.DOCS_FILE.relative_to(REPO_ROOT)} (migration {version})",
           file=sys.stderr)
     return 0
 
@@ -413,7 +424,7 @@ def parser() -> argparse.ArgumentParser:
     create = sub.add_parser("create", help="new up/down pair with the next six-digit version")
     create.add_argument("name")
     create.set_defaults(func=cmd_create)
-    lock_cmd = sub.add_parser("lock", help="add new migrations to migrations.lock")
+    lock_cmd = sub.add_parser("lock", help="add new migrations to migration_files.lock")
     lock_cmd.add_argument("--relock", help="versions to lock afresh: only for migrations "
                                            "that have never left this branch")
     lock_cmd.set_defaults(func=cmd_lock)

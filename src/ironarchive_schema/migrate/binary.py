@@ -12,9 +12,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import settings
-from .errors import ToolchainError
-from .paths import BIN_DIR, TOOLS_DIR
+from ironarchive_schema import settings
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.paths import BIN_DIR, TOOLS_DIR
 
 MODULE = "github.com/golang-migrate/migrate/v4"
 BUILD_TIMEOUT = 600

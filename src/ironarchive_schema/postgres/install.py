@@ -7,7 +7,7 @@ Debian's postgresql-15 is installed only when all of these hold:
 - neither ``PG_BINDIR`` nor ``PG_VERSION`` is set: a named place or major that lacks the
   binaries is a one-line error (a PG_VERSION major comes from Debian or its pinned build,
   never from an install);
-- no server binaries exist at all (``pgbinaries.find_bindir`` finds none, and no Debian
+- no server binaries exist at all (``binaries.find_bindir`` finds none, and no Debian
   folder holds part of a set);
 - we are root and ``apt-get`` is here;
 - no PostgreSQL package is installed but broken (that is reported, not repaired);
@@ -16,7 +16,7 @@ Debian's postgresql-15 is installed only when all of these hold:
 ``/etc/postgresql-common/createcluster.conf`` is written only when it does not exist (so no
 main cluster appears on port 5432); dpkg keeps it (``--force-confold``), without a prompt.
 
-Usage: ``python -m ironarchive_schema.pginstall`` (what ``scripts/ensure-postgres`` runs).
+Usage: ``python -m ironarchive_schema.postgres.install`` (what ``scripts/ensure-postgres`` runs).
 """
 
 import os
@@ -27,9 +27,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import pgbinaries
-from .errors import ToolchainError
-from .settings import Settings, child_environment, resolve
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.postgres import binaries
+from ironarchive_schema.settings import Settings, child_environment, resolve
 
 PACKAGE = "postgresql-15"
 #: Installed but broken, any of these would make apt repair or reconfigure it: refuse.
@@ -44,12 +44,12 @@ Runner = Callable[[Sequence[str]], subprocess.CompletedProcess]
 
 
 def ensure(settings: Settings, run: Runner, *, can_install: bool,
-           debian_root: Path = pgbinaries.DEBIAN_ROOT,
+           debian_root: Path = binaries.DEBIAN_ROOT,
            createcluster: Path = CREATECLUSTER) -> Path:
     """The server binaries' folder; installs Debian's only under the rules above."""
     named = settings.get("PG_BINDIR")
     if named:
-        missing = pgbinaries._missing(Path(named))
+        missing = binaries._missing(Path(named))
         if missing:
             raise ToolchainError(f"PG_BINDIR={named} lacks {', '.join(missing)}; nothing was "
                                  f"installed: point it at PostgreSQL's server binaries or "
@@ -57,9 +57,9 @@ def ensure(settings: Settings, run: Runner, *, can_install: bool,
         return Path(named)
     if settings.get("PG_VERSION"):
         # Debian's binaries of that major, else its pinned build; the errors name both.
-        return pgbinaries.find_bindir(debian_root=debian_root)
+        return binaries.find_bindir(debian_root=debian_root)
     try:
-        return pgbinaries.find_bindir(debian_root=debian_root)
+        return binaries.find_bindir(debian_root=debian_root)
     except ToolchainError:
         if not can_install:
             raise
@@ -74,13 +74,13 @@ def ensure(settings: Settings, run: Runner, *, can_install: bool,
     print(f"installing {PACKAGE} from Debian's packages (nothing installed is changed)...",
           file=sys.stderr)
     _apt(run, "-y", "-qq", *INSTALL)
-    return pgbinaries.find_bindir(debian_root=debian_root)
+    return binaries.find_bindir(debian_root=debian_root)
 
 
 def _refuse_over_partial_binaries(debian_root: Path) -> None:
-    for bindir in pgbinaries._debian_bindirs(debian_root):
-        missing = pgbinaries._missing(bindir)
-        if len(missing) < len(pgbinaries.REQUIRED):
+    for bindir in binaries._debian_bindirs(debian_root):
+        missing = binaries._missing(bindir)
+        if len(missing) < len(binaries.REQUIRED):
             raise ToolchainError(f"{bindir} lacks {', '.join(missing)} but has the rest: not "
                                  f"installing over a damaged PostgreSQL; repair it or set "
                                  f"PG_BINDIR")

@@ -7,7 +7,7 @@ only (no dates, no paths), so the same migrations always give the same bytes.
 
 import json
 
-from .paths import REPO_ROOT
+from ironarchive_schema.paths import REPO_ROOT
 
 DOCS_FILE = REPO_ROOT / "docs" / "schema.md"
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from .errors import ToolchainError
+from ironarchive_schema.errors import ToolchainError
 
 SCHEMES = ("postgres", "postgresql")
 

@@ -24,8 +24,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolchainError
-from .paths import REPO_ROOT
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.paths import REPO_ROOT
 
 PINS_FILE = REPO_ROOT / "tools" / "postgres" / "versions.toml"
 #: Where fetched builds live, one folder per package version; git-ignored.

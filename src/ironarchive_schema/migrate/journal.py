@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 from psycopg import sql
 
-from . import databases, urls
+from ironarchive_schema.postgres import admin, urls
 
 MARK = "ironarchive-schema journal"
 #: golang-migrate v4.20.1, database/util.go: advisoryLockIDSalt.
@@ -62,7 +62,7 @@ def _qualified(conn: psycopg.Connection, url: str) -> tuple[str, str]:
 
 def read(url: str) -> Journal | None:
     """The journal of ``url``'s database; None where migrate's table or the journal is not."""
-    with databases.connect(url, autocommit=True) as conn:
+    with admin.connect(url, autocommit=True) as conn:
         schema, table = _qualified(conn, url)
         row = conn.execute(
             "SELECT obj_description(c.oid, 'pg_class') FROM pg_class c "
@@ -81,7 +81,7 @@ def read(url: str) -> Journal | None:
 
 def write(url: str, journal: Journal) -> None:
     """Replace the journal; raises psycopg.Error when the role may not comment the table."""
-    with databases.connect(url, autocommit=True) as conn:
+    with admin.connect(url, autocommit=True) as conn:
         schema, table = _qualified(conn, url)
         conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
             sql.Identifier(schema, table), sql.Literal(journal.dump())))
@@ -101,7 +101,7 @@ def lock_key(url: str, schema: str, table: str) -> int:
 
 def running_migration(url: str) -> int | None:
     """The pid of a backend that holds migrate's lock on this database, if any."""
-    with databases.connect(url, autocommit=True) as conn:
+    with admin.connect(url, autocommit=True) as conn:
         schema, table = _qualified(conn, url)
         key = lock_key(url, schema, table)
         row = conn.execute(
@@ -115,7 +115,7 @@ def running_migration(url: str) -> int | None:
 def recorded_version(url: str) -> tuple[int, bool] | None:
     """``(version, dirty)`` as migrate's table holds it, read without migrate's lock (which a
     running migration holds); None where no migration is recorded."""
-    with databases.connect(url, autocommit=True) as conn:
+    with admin.connect(url, autocommit=True) as conn:
         schema, table = _qualified(conn, url)
         name = sql.Identifier(schema, table)
         if conn.execute("SELECT to_regclass(%s)", (name.as_string(conn),)).fetchone()[0] is None:

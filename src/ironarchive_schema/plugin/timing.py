@@ -5,7 +5,7 @@ summed over the xdist workers, with each folder's share.
 
 With ``RUNTIMES_FILE`` set, each run also appends its account to that file as one JSON
 line (and takes the variable out of its environment: a pytest that a test starts is part
-of that test's time); ``python -m ironarchive_schema.runtimes FILE`` adds up the runs of a
+of that test's time); ``python -m ironarchive_schema.plugin.timing FILE`` adds up the runs of a
 gate (what ``scripts/time-gate`` prints as the share of each part).
 """
 

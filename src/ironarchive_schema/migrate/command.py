@@ -24,10 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import migrations, settings, urls
-from .errors import ToolchainError
-from .migratebin import ensure_migrate, pinned_version
-from .paths import migrations_dir as default_migrations_dir
+from ironarchive_schema import settings
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.migrate import migration_files
+from ironarchive_schema.migrate.binary import ensure_migrate, pinned_version
+from ironarchive_schema.paths import migrations_dir as default_migrations_dir
+from ironarchive_schema.postgres import urls
 
 DEFAULT_TIMEOUT = 120.0
 LOCK_TIMEOUT = 15
@@ -86,7 +88,7 @@ class Migrate:
         self.environ = dict(settings.resolve().runtime if environ is None else environ)
         self.migrations_dir = Path(migrations_dir or default_migrations_dir())
         # migrate silently skips files whose names it cannot parse: refuse them instead.
-        migrations.read(self.migrations_dir)
+        migration_files.read(self.migrations_dir)
         self.command = command or [ensure_migrate()]
         self.path_arg = path_arg or str(self.migrations_dir)
         self.timeout = timeout

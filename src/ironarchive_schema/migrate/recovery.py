@@ -7,8 +7,8 @@ migrate was killed; with no usable record, both readings and both recoveries.
 
 from dataclasses import dataclass
 
-from .journal import Journal
-from .migrate import Version
+from ironarchive_schema.migrate.command import Version
+from ironarchive_schema.migrate.journal import Journal
 
 #: Exit codes of ``migrate-status`` (documented in README.md and docs/bad-inputs.md).
 EXIT_DIRTY = 3

@@ -2,7 +2,7 @@
 
 Order: an explicit setting (argument or ``PG_BINDIR``); else, when ``PG_VERSION`` names a
 major, Debian's ``/usr/lib/postgresql/<major>/bin`` if it is there, else the pinned build of
-that major (``pgdist``, fetched on first use); else ``pg_config --bindir``, then Debian's
+that major (``pinned_builds``, fetched on first use); else ``pg_config --bindir``, then Debian's
 layout ``/usr/lib/postgresql/N/bin``, newest N first. When nothing fits, the error lists
 every place that was tried.
 """
@@ -13,8 +13,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import pgdist, settings
-from .errors import ToolchainError
+from ironarchive_schema import settings
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.postgres import pinned_builds
 
 REQUIRED = ("initdb", "pg_ctl", "postgres")
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
@@ -58,7 +59,7 @@ def _bindir_of_major(major: int, debian_root: Path) -> Path:
     debian = debian_root / str(major) / "bin"
     if not _missing(debian):
         return debian
-    return pgdist.ensure(major)
+    return pinned_builds.ensure(major)
 
 
 def find_bindir(explicit: str | os.PathLike | None = None, debian_root: Path = DEBIAN_ROOT) -> Path:

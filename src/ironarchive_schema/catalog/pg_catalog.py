@@ -13,7 +13,7 @@ from importlib import resources
 import psycopg
 from psycopg.rows import dict_row
 
-from . import databases
+from ironarchive_schema.postgres import admin
 
 #: golang-migrate's bookkeeping table: not part of the schema the migrations describe.
 MIGRATE_TABLE = "schema_migrations"
@@ -47,7 +47,7 @@ def _key(section: str, row: dict) -> str:
 
 def snapshot_of(url: str) -> dict[str, dict[str, dict]]:
     """``snapshot`` of the database at ``url``, on a connection of its own."""
-    with databases.connect(url) as conn:
+    with admin.connect(url) as conn:
         return snapshot(conn)
 
 

@@ -22,10 +22,15 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from . import databases, urls
-from .cluster import Cluster, account_can, free_port, server_account
-from .errors import ToolchainError
-from .paths import REPO_ROOT
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.postgres import admin, urls
+from ironarchive_schema.postgres.cluster import (
+    Cluster,
+    account_can,
+    free_port,
+    server_account,
+)
 
 NAME = "ironarchive"
 #: The application's login on the development database: a member of ironarchive_app
@@ -36,7 +41,7 @@ SYSTEM_DIR = Path("/var/lib/ironarchive-schema/devdb")
 #: Server settings of the development database: its socket is its account's alone.
 SERVER_SETTINGS = {"unix_socket_permissions": "0700"}
 #: Every connection, socket or TCP, proves the password.
-HBA = ("# Written by ironarchive_schema.devdb: every connection needs the password.\n"
+HBA = ("# Written by ironarchive_schema.cli.devdb: every connection needs the password.\n"
        "local all all scram-sha-256\n"
        "host all all 127.0.0.1/32 scram-sha-256\n"
        "host all all ::1/128 scram-sha-256\n")
@@ -81,7 +86,7 @@ def _require_password(cluster: Cluster, hba: Path) -> None:
     """Close a cluster that trusts local connections (one made before passwords, or by
     initdb's defaults): set the password, allow only password logins, restart so the
     socket's permissions apply too."""
-    with databases.connect(cluster.url(), autocommit=True) as conn:
+    with admin.connect(cluster.url(), autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
             sql.Identifier(cluster.superuser), sql.Literal(cluster.password)))
     hba.write_text(HBA)
@@ -132,7 +137,7 @@ class DevelopmentDatabase:
         if hba.read_text() != HBA:
             _require_password(cluster, hba)
         try:
-            with databases.connect(cluster.url(), autocommit=True) as conn:
+            with admin.connect(cluster.url(), autocommit=True) as conn:
                 if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                     (NAME,)).fetchone():
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(NAME)))
@@ -147,7 +152,7 @@ class DevelopmentDatabase:
         its password file; None before migrate-up has created the role ironarchive_app."""
         owner_url = self.url()
         password = _password(self.home, APP_PASSWORD_FILE)
-        with databases.connect(owner_url, autocommit=True) as conn:
+        with admin.connect(owner_url, autocommit=True) as conn:
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'ironarchive_app'"
                                 ).fetchone():
                 return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from . import databases
+from ironarchive_schema.postgres import admin
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def server_warning(url: str) -> str | None:
     """``warning`` for the server at ``url``; None when it cannot be asked (the command then
     reports the connection problem itself)."""
     try:
-        with databases.connect(url) as conn:
+        with admin.connect(url) as conn:
             number = int(conn.execute("SHOW server_version_num").fetchone()[0])
     except psycopg.Error:
         return None

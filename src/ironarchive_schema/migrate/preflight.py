@@ -8,9 +8,9 @@ not locked yet is the normal state while it is being written, and runs.
 
 from pathlib import Path
 
-from .errors import ToolchainError
-from .lint import layout, lock
-from .lint.findings import Finding, report
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.lint import layout, lock
+from ironarchive_schema.lint.findings import Finding, report
 
 
 def folder_findings(folder: Path, lock_path: Path) -> list[Finding]:

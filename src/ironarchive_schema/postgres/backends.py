@@ -14,11 +14,17 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from . import interrupts, pgdist, settings, urls
-from .cluster import TEST_SETTINGS, Cluster, free_port, remove
-from .databases import wait_ready
-from .errors import ToolchainError
-from .pgbinaries import requested_major
+from ironarchive_schema import interrupts, settings
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.postgres import pinned_builds, urls
+from ironarchive_schema.postgres.admin import wait_ready
+from ironarchive_schema.postgres.binaries import requested_major
+from ironarchive_schema.postgres.cluster import (
+    TEST_SETTINGS,
+    Cluster,
+    free_port,
+    remove,
+)
 
 #: The major the Docker backend runs without ``PG_VERSION``: Debian's, like the embedded one.
 DEFAULT_MAJOR = 15
@@ -32,7 +38,7 @@ def postgres_image(major: int | None = None) -> str:
     """
     if major is None:
         major = requested_major() or DEFAULT_MAJOR
-    return f"postgres:{pgdist.build_for(major).release}"
+    return f"postgres:{pinned_builds.build_for(major).release}"
 BACKENDS = ("embedded", "url", "docker")
 
 
