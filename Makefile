@@ -107,10 +107,11 @@ db-start: postgres ## start the local development database and print its URL
 db-stop: $(INSTALLED) ## stop the local development database (its data stays in .devdb/)
 	@$(SCHEMA) db stop
 
-# The schema suite: every test but the mutation sample (test-mutation) and the lint checks
-# themselves (lint-sql runs them once, in one process; they do not depend on the server).
-# The tests of those checks, tests/lint/rules, stay in.
-SCHEMA_SUITE := --ignore=tests/mutation --ignore-glob='tests/lint/test_*.py'
+# The parts of the gate, by marker (tests/conftest.py marks each folder's tests). The schema
+# suite is every test but the mutation sample (test-mutation) and the lint checks (lint-sql
+# runs them once, in one process; they do not depend on the server). The tests of those
+# checks (tests/lint/rules, marked toolchain) stay in.
+SCHEMA_SUITE := -m 'not lint and not mutation'
 
 .PHONY: test-schema
 test-schema: postgres $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the schema suite (contract, behaviour, toolchain, lint rules) on MIGRATIONS_DIR; PG_VERSION=N for major N
@@ -121,12 +122,12 @@ test-schema: postgres $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the schema suite
 # (measured: 62 s together, 19 s + 20 s apart).
 .PHONY: test-mutation
 test-mutation: postgres $(MIGRATE_PINNED) ## the mutation operators' tests and one mutant of each that the suite must kill
-	$(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS) tests/mutation
+	$(PY) -m pytest -n $(WORKERS) -m mutation $(PYTEST_ARGS)
 
-# What `make test` runs on the newest major besides Debian's: the tests of the schema itself
-# (every folder of tests/ but these three). The toolchain's tests (make targets, backends,
-# pins), the SQL lint and the mutation sample do not depend on the server's version.
-NEWEST_TESTS := tests --ignore=tests/toolchain --ignore=tests/lint --ignore=tests/mutation
+# What `make test` runs on the newest major besides Debian's: the tests of the schema itself.
+# The toolchain's tests (make targets, backends, pins, lint rules), the SQL lint and the
+# mutation sample do not depend on the server's version.
+NEWEST_TESTS := -m 'not toolchain and not lint and not mutation'
 
 .PHONY: postgres-newest
 postgres-newest: $(INSTALLED) ## make sure the pinned build of the newest major is fetched
@@ -151,7 +152,7 @@ test-matrix: $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the whole schema suite on
 # checks themselves (tests/lint/rules) run with the schema suite.
 .PHONY: lint-sql
 lint-sql: $(INSTALLED) ## sqlfluff, squawk, folder rules and migrations.lock on MIGRATIONS_DIR
-	$(PY) -m pytest -n 0 --postgres=none --ignore=tests/lint/rules tests/lint
+	$(PY) -m pytest -n 0 --postgres=none -m lint
 
 .PHONY: mutation
 mutation: postgres $(MIGRATE_PINNED) ## mutation testing: every mutant of MIGRATIONS_DIR through the suite, into docs/mutation.md

@@ -10,16 +10,19 @@ against the owner's COPY; then write the report and plot.
 
 import argparse
 import datetime
+import os
 import shlex
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
+from ironarchive_schema import settings
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate.command import Migrate
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin
 from ironarchive_schema.postgres.backends import EmbeddedServer
 
@@ -109,10 +112,10 @@ def measure_queries(url: str) -> list[latency.Latency]:
     return results
 
 
-def benchmark(run: Run, admin_url: str) -> None:
+def benchmark(run: Run, admin_url: str, config: settings.Settings) -> None:
     url = admin.create_database(admin_url, DATABASE)
-    log(f"migrating {DATABASE} with the real migrate ({migrations_dir()})")
-    Migrate(url).up()
+    log(f"migrating {DATABASE} with the real migrate ({config.migrations_dir})")
+    Migrate(url, config.migrations_dir, config).up()
     with admin.connect(url) as conn:
         run.server = facts.server(conn)
         log(f"loading scale {run.scale} with COPY")
@@ -156,13 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(command=shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None
                                                             else argv)]),
               scale=args.scale, seed=args.seed, sizes=data.Sizes.at(args.scale),
-              started=datetime.datetime.now(datetime.timezone.utc), machine=facts.machine())
+              started=datetime.datetime.now(datetime.UTC), machine=facts.machine())
     start = time.monotonic()
     log("starting PostgreSQL")
-    server = EmbeddedServer()
+    # Like the suite, the benchmark reads no .env: its server and database are its own.
+    config = settings.resolve(env_file=Path(os.devnull))
+    server = EmbeddedServer(config)
     try:
         tune(server)
-        benchmark(run, server.admin_url)
+        benchmark(run, server.admin_url, config)
     except (psycopg.Error, ToolchainError, MeasurementError) as exc:
         log(f"error: {exc}")
         return 1

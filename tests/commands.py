@@ -17,14 +17,21 @@ from ironarchive_schema import settings
 from ironarchive_schema.migrate.binary import ensure_migrate
 from ironarchive_schema.paths import REPO_ROOT
 
-#: The runner's settings, read without any .env; only the suite's own are passed on.
-RUNNER = settings.resolve(env_file=Path(os.devnull))
+#: The run's settings (the plugin's, handed over by tests/conftest.py); only the suite's own
+#: are passed on.
+RUNNER: settings.Settings | None = None
+
+
+def configure(resolved: settings.Settings) -> None:
+    global RUNNER
+    RUNNER = resolved
 
 
 def environment(**values: str | os.PathLike | None) -> dict[str, str]:
     """The environment of a command a test runs: the suite's binaries, then ``values``."""
+    assert RUNNER is not None, "tests/conftest.py hands the run's settings over first"
     return settings.suite_environment(
-        RUNNER, **{"MIGRATE_BIN": ensure_migrate(), "ENV_FILE": os.devnull, **values})
+        RUNNER, **{"MIGRATE_BIN": ensure_migrate(RUNNER), "ENV_FILE": os.devnull, **values})
 
 
 def run(argv: list[str], cwd: Path = REPO_ROOT, timeout: float = 300,

@@ -1,206 +1,53 @@
-"""The suite's PostgreSQL fixtures: a thin layer over the ``ironarchive_schema`` library.
+"""IronArchive's own settings for the schema gate (the plugin, ``ironarchive_schema.plugin``,
+brings the server, the template and the fixtures).
 
-One server per run, started by the controlling process (the xdist controller, or the only
-process), which also migrates one template database with the real migrate binary. Workers
-receive both through ``workerinput`` and clone the template:
-
-- ``db``: a connection to this worker's copy, in a transaction rolled back after each test;
-- ``fresh_db_url``: a database of its own, copied from the template (~11 ms), for tests
-  that must commit;
-- ``empty_db_url``: an empty database, for migration lifecycle tests;
-- ``catalog_snapshot``: the migrated template's catalog, read once per run.
-
-At the end the controller prints one line saying where the run's time went
-(``ironarchive_schema.plugin.timing``; ``RUNTIMES_FILE`` also records it).
-
-Settings (command-line flag, else environment variable):
-``--postgres`` / ``POSTGRES_BACKEND`` (embedded, url, docker, none),
-``--database-url`` / ``TEST_DATABASE_URL``, ``--migrations-dir`` / ``MIGRATIONS_DIR``.
+Hypothesis profiles, registered here, before Hypothesis reads ``--hypothesis-profile``; the
+plugin loads the one ``HYPOTHESIS_PROFILE`` or the ini option names, default ``dev`` (also on
+CI servers, where Hypothesis would otherwise pick its own ``ci``):
+``dev`` is quick and random, for the edit-test loop and the gate; ``ci`` tries five times the
+examples, derandomized (the same examples every run, so a failure reproduces) and without
+the local example database, like Hypothesis's own ``ci`` profile; ``thorough`` tries 10,000
+examples of each property, random, for a long run before a release (the non-interference
+property alone takes about a quarter of an hour here). Neither has a deadline:
+an example's time is a database round trip on a shared machine, not something the
+properties are about.
 """
 
-import os
 from pathlib import Path
 
-import pytest
+from hypothesis import settings
 
-from ironarchive_schema import interrupts
-from ironarchive_schema.catalog import pg_catalog
-from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.migrate.binary import ensure_migrate
-from ironarchive_schema.migrate.command import Migrate, MigrateError
-from ironarchive_schema.paths import migrations_dir
-from ironarchive_schema.plugin.timing import Stopwatch, by_folder, record, summary
-from ironarchive_schema.postgres import admin
-from ironarchive_schema.postgres.backends import BACKENDS, start_server
+import commands
+from ironarchive_schema.plugin.options import gate_settings
 
-STATE = "ironarchive"
-STATE_KEY = pytest.StashKey[dict]()
-SERVER_KEY = pytest.StashKey[object]()
-STOPWATCH_KEY = pytest.StashKey[Stopwatch]()
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
+                          derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=10_000, deadline=None, print_blob=True,
+                          database=None)
+settings.load_profile("dev")
 
 
-def pytest_addoption(parser):
-    group = parser.getgroup("ironarchive", "IronArchive schema suite")
-    group.addoption("--postgres", choices=[*BACKENDS, "none"],
-                    default=os.environ.get("POSTGRES_BACKEND"),
-                    help="where PostgreSQL comes from (default: url when TEST_DATABASE_URL "
-                         "is set, else embedded; none for tests that need no server)")
-    group.addoption("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
-                    help="existing server for --postgres=url; the suite only creates and "
-                         "drops its own databases there")
-    group.addoption("--migrations-dir", default=os.environ.get("MIGRATIONS_DIR"),
-                    help="migrations folder to test (default ./migrations)")
-
-
-def _is_worker(config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    # Ctrl-C or SIGTERM, at any moment from here on: every process stops its children and
-    # removes its servers (interrupts.py); the controller says so in one line, no traceback.
-    interrupts.install(announce=not _is_worker(config))
-    if config.getoption("migrations_dir"):
-        os.environ["MIGRATIONS_DIR"] = str(Path(config.getoption("migrations_dir")).resolve())
-    if _is_worker(config):
-        config.stash[STATE_KEY] = config.workerinput[STATE]
+    # The commands tests run (make, the CLI) get the suite's binaries from the run's settings.
+    commands.configure(gate_settings(config))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    """Controller only: start the server, build migrate, migrate the template once."""
-    config = session.config
-    if _is_worker(config):
-        return
-    # Plain data: xdist hands it to every worker. ``catalog`` is the migrated template's
-    # snapshot, for tests parametrised over the schema at collection time.
-    state = {"admin_url": None, "template": None, "template_error": None, "error": None,
-             "catalog": None}
-    config.stash[STATE_KEY] = state
-    stopwatch = config.stash[STOPWATCH_KEY] = Stopwatch(os.environ.pop("RUNTIMES_FILE", None))
-    if config.getoption("postgres") == "none":
-        state["error"] = "this run has no PostgreSQL server (--postgres=none)"
-        return
-    try:
-        os.environ["MIGRATE_BIN"] = ensure_migrate()
-        with stopwatch.step("server start"):
-            server = start_server(config.getoption("postgres"), config.getoption("database_url"))
-    except ToolchainError as exc:
-        pytest.exit(f"error: {exc}", returncode=3)
-    config.stash[SERVER_KEY] = server
-    state["admin_url"] = server.admin_url
-    state.update(_build_template(server.admin_url, stopwatch))
+#: The part of the gate each folder's tests belong to, as a marker: make and tox select the
+#: parts by marker (the longest matching folder wins). Unlisted folders are the schema's own.
+FOLDER_MARKERS = {
+    "toolchain": "toolchain",
+    "lint/rules": "toolchain",
+    "lint": "lint",
+    "mutation": "mutation",
+}
+TESTS = Path(__file__).parent
 
 
-def _build_template(admin_url: str, stopwatch: Stopwatch) -> dict:
-    """Migrate a new database to the newest version: its name and catalog, or the error."""
-    name = admin.unique_name("template")
-    url = admin.create_database(admin_url, name)
-    try:
-        with stopwatch.step("template migrate"):
-            Migrate(url).up()
-    except MigrateError as exc:
-        admin.drop_database(admin_url, name)
-        return {"template_error": f"{exc}\n{exc.output}"}
-    with stopwatch.step("catalog snapshot"), admin.connect(url) as conn:
-        schema = pg_catalog.snapshot(conn)
-    admin.mark_template(admin_url, name)
-    return {"template": name, "catalog": schema}
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    """xdist controller: hand the server and template to each worker."""
-    node.workerinput[STATE] = node.config.stash[STATE_KEY]
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    """One line saying where the run's time went (``make test`` prints one per part)."""
-    if _is_worker(config) or STOPWATCH_KEY not in config.stash:
-        return
-    reports = [r for replist in terminalreporter.stats.values() for r in replist]
-    stopwatch, folders = config.stash[STOPWATCH_KEY], by_folder(reports)
-    terminalreporter.write_line(summary(stopwatch.steps, folders))
-    record(stopwatch, folders)
-
-
-def pytest_unconfigure(config):
-    server = config.stash.get(SERVER_KEY, None)
-    if _is_worker(config) or server is None:
-        return
-    state = config.stash[STATE_KEY]
-    try:
-        if state["template"]:
-            admin.drop_database(state["admin_url"], state["template"])
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def server_state(pytestconfig) -> dict:
-    state = pytestconfig.stash[STATE_KEY]
-    if state["error"]:
-        pytest.fail(state["error"], pytrace=False)
-    return state
-
-
-@pytest.fixture(scope="session")
-def admin_url(server_state) -> str:
-    """Maintenance database of the test server: create and drop databases from here."""
-    return server_state["admin_url"]
-
-
-@pytest.fixture(scope="session")
-def template_name(server_state) -> str:
-    if server_state["template_error"]:
-        pytest.fail(f"the migrations in {migrations_dir()} do not apply:\n"
-                    f"{server_state['template_error']}", pytrace=False)
-    return server_state["template"]
-
-
-@pytest.fixture(scope="session")
-def migrate_on():
-    """``migrate_on(url)``: the real migrate bound to ``url`` and the migrations under test."""
-    return lambda url: Migrate(url, migrations_dir())
-
-
-@pytest.fixture(scope="session")
-def worker_db_url(admin_url, template_name):
-    """This worker's copy of the migrated template, shared by its ``db`` tests."""
-    with admin.temporary(admin_url, "worker", template_name) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def worker_conn(worker_db_url):
-    with admin.connect(worker_db_url) as conn:
-        yield conn
-
-
-@pytest.fixture
-def db(worker_conn):
-    """A connection inside a transaction that is rolled back after the test. Never commit."""
-    yield worker_conn
-    worker_conn.rollback()
-
-
-@pytest.fixture
-def fresh_db_url(admin_url, template_name):
-    """A migrated database of the test's own, for tests that commit or run migrate."""
-    with admin.temporary(admin_url, "fresh", template_name) as url:
-        yield url
-
-
-@pytest.fixture
-def empty_db_url(admin_url):
-    """An empty database (copy of template0), for migration lifecycle tests."""
-    with admin.temporary(admin_url, "empty") as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def catalog_snapshot(server_state, template_name) -> dict:
-    """The catalog of the schema at the newest migration: the template's, which every
-    database copied from it shares, read once per run by the controller."""
-    return server_state["catalog"]
+def pytest_collection_modifyitems(items):
+    for item in items:
+        folder = item.path.parent.relative_to(TESTS).as_posix()
+        part = max((prefix for prefix in FOLDER_MARKERS
+                    if folder == prefix or folder.startswith(prefix + "/")), key=len, default=None)
+        if part:
+            item.add_marker(FOLDER_MARKERS[part])

@@ -1,12 +1,16 @@
 """Every setting of the toolchain, resolved once, in one place.
 
-Precedence, for each setting: the command line (a flag, or ``make NAME=value``), then the
-environment, then the project's ``.env`` file (``ENV_FILE``, default ``.env`` at the project
-root), then the default. An empty value counts as unset at every level, as make exports a
-variable that was never given as empty.
+Precedence, for each setting: the command line (a pytest flag, or ``make NAME=value``), then
+the ini options of pytest's configuration (the pytest plugin's ``[tool.pytest.ini_options]``),
+then the environment, then the project's ``.env`` file (``ENV_FILE``, default ``.env`` at the
+project root; the pytest plugin reads none), then the default. An empty value counts as unset
+at every level, as make exports a variable that was never given as empty.
 
-This module is the only reader of ``os.environ`` and of ``.env``. Everything below it takes
-the resolved :class:`Settings`. A child process gets an environment built from scratch by
+This module is the only reader of ``os.environ`` and of ``.env``. An entry point (the command
+line behind the Makefile, the pytest plugin, the benchmark) resolves the settings once and
+passes the frozen :class:`Settings` down to everything it calls; nothing below reads them
+from anywhere else. The pytest plugin hands them to its xdist workers as plain data
+(:meth:`Settings.to_plain`), never through the environment. A child process gets an environment built from scratch by
 :func:`child_environment`: the few variables any program needs to run (``PATH``, ``HOME``,
 locale, proxies, Go's and npm's caches), then the settings the caller names, and nothing
 else, so the runner's ``DATABASE_URL``, ``PG*`` variables or ``MAKEFLAGS`` never reach it.
@@ -14,7 +18,7 @@ else, so the runner's ``DATABASE_URL``, ``PG*`` variables or ``MAKEFLAGS`` never
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ironarchive_schema.errors import ToolchainError
@@ -44,6 +48,7 @@ DEFAULTS: dict[str, str | None] = {
     "FORCE_CLEAN": None,
     "MIGRATIONS_DIR": None,
     "MIGRATIONS_LOCK": None,
+    "CONTRACT_FILE": None,
     "DEVDB_DIR": None,
     "PG_BINDIR": None,
     "PG_VERSION": None,
@@ -53,7 +58,6 @@ DEFAULTS: dict[str, str | None] = {
     "TEST_DATABASE_URL": None,
     "HYPOTHESIS_PROFILE": None,
     "RUNTIMES_FILE": None,
-    "MUTATION_FIRST_FAILURE": None,
 }
 
 #: The settings a process of the suite hands on to a command or an inner suite it runs, so
@@ -93,6 +97,8 @@ class Settings:
     #: The PG* variables that were set: libpq and migrate's driver read them.
     libpq: Mapping[str, str] = field(default_factory=dict)
     env_file: Path = REPO_ROOT / ".env"
+    #: The project's folder: relative paths and the default locations are under it.
+    root: Path = REPO_ROOT
 
     def get(self, name: str) -> str | None:
         if name not in DEFAULTS:
@@ -100,44 +106,69 @@ class Settings:
         return self.values.get(name)
 
     def source(self, name: str) -> str:
-        """``command line``, ``environment``, ``.env`` (its path) or ``default``."""
+        """``command line``, ``ini``, ``environment``, ``.env`` (its path) or ``default``."""
         return self.sources.get(name, "default")
 
-    def path(self, name: str, default: Path) -> Path:
-        value = self.get(name)
-        return Path(value).resolve() if value else default.resolve()
+    def path(self, name: str, default: str) -> Path:
+        """The setting as a path, relative ones under :attr:`root`; else ``root/default``."""
+        return (self.root / (self.get(name) or default)).resolve()
 
     @property
     def migrations_dir(self) -> Path:
-        return self.path("MIGRATIONS_DIR", REPO_ROOT / "migrations")
+        return self.path("MIGRATIONS_DIR", "migrations")
 
     @property
     def migrations_lock(self) -> Path:
-        return self.path("MIGRATIONS_LOCK", REPO_ROOT / "migrations.lock")
+        return self.path("MIGRATIONS_LOCK", "migrations.lock")
+
+    @property
+    def contract_file(self) -> Path:
+        return self.path("CONTRACT_FILE", "contract/schema.yaml")
 
     def flag(self, name: str) -> bool:
         """A yes/no setting: ``1``, ``yes`` or ``true`` mean yes."""
         return (self.get(name) or "").strip().lower() in ("1", "yes", "true")
 
+    def with_values(self, source: str, **values: str | None) -> "Settings":
+        """A copy with ``values`` set, each recorded as coming from ``source``."""
+        for name in values:
+            self.get(name)  # refuses a name that is not a setting
+        return replace(self, values={**self.values, **values},
+                       sources={**self.sources, **dict.fromkeys(values, source)})
+
+    def to_plain(self) -> dict:
+        """Plain data (for xdist's ``workerinput``); :meth:`from_plain` rebuilds it."""
+        return {"values": dict(self.values), "sources": dict(self.sources),
+                "runtime": dict(self.runtime), "libpq": dict(self.libpq),
+                "env_file": str(self.env_file), "root": str(self.root)}
+
+    @classmethod
+    def from_plain(cls, plain: Mapping) -> "Settings":
+        return cls(plain["values"], plain["sources"], plain["runtime"], plain["libpq"],
+                   Path(plain["env_file"]), Path(plain["root"]))
+
 
 def resolve(command_line: Mapping[str, str | None] | None = None,
             environ: Mapping[str, str] | None = None,
-            env_file: Path | None = None) -> Settings:
-    """Resolve every setting once: command line, environment, ``.env``, default.
+            env_file: Path | None = None,
+            ini: Mapping[str, str | None] | None = None,
+            root: Path = REPO_ROOT) -> Settings:
+    """Resolve every setting once: command line, ini, environment, ``.env``, default.
 
     ``environ`` defaults to this process's environment; ``env_file`` to ``ENV_FILE`` (from
-    the command line or ``environ``), else ``.env`` at the project root.
+    the command line or ``environ``), else ``.env`` under ``root``.
     """
     environ = dict(os.environ if environ is None else environ)
     command_line = {k: v for k, v in (command_line or {}).items() if v}
+    ini = {k: v for k, v in (ini or {}).items() if v}
     env_file = Path(env_file or command_line.get("ENV_FILE") or environ.get("ENV_FILE")
-                    or REPO_ROOT / ".env")
+                    or root / ".env")
     dotenv = read_dotenv(env_file)
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
     for name, default in DEFAULTS.items():
-        for source, layer in (("command line", command_line), ("environment", environ),
-                              (str(env_file), dotenv)):
+        for source, layer in (("command line", command_line), ("ini", ini),
+                              ("environment", environ), (str(env_file), dotenv)):
             if layer.get(name):
                 values[name], sources[name] = layer[name], source
                 break
@@ -145,23 +176,7 @@ def resolve(command_line: Mapping[str, str | None] | None = None,
             values[name] = default
     runtime = {name: environ[name] for name in RUNTIME_VARIABLES if environ.get(name)}
     libpq = {name: value for name, value in environ.items() if name.startswith("PG") and value}
-    return Settings(values, sources, runtime, libpq, env_file)
-
-
-_active: Settings | None = None
-
-
-def activate(resolved: Settings) -> Settings:
-    """Make ``resolved`` this process's settings: an entry point (the CLI) calls it once."""
-    global _active
-    _active = resolved
-    return resolved
-
-
-def active() -> Settings:
-    """This process's settings: what its entry point activated, else resolved from the
-    environment alone (the suite: no test reads a ``.env``)."""
-    return _active or resolve(env_file=Path(os.devnull))
+    return Settings(values, sources, runtime, libpq, env_file, Path(root).resolve())
 
 
 def suite_environment(settings: Settings, **values: str | os.PathLike | None) -> dict[str, str]:

@@ -1,14 +1,4 @@
-"""Behaviour suite: Hypothesis profiles, parameters read from the catalog, a savepoint-ready ``db``.
-
-Hypothesis profiles, chosen by ``HYPOTHESIS_PROFILE`` (default ``dev``, also on CI servers,
-where Hypothesis would otherwise pick its own ``ci``):
-``dev`` is quick and random, for the edit-test loop and the gate; ``ci`` tries five times the
-examples, derandomized (the same examples every run, so a failure reproduces) and without
-the local example database, like Hypothesis's own ``ci`` profile; ``thorough`` tries 10,000
-examples of each property, random, for a long run before a release (the non-interference
-property alone takes about a quarter of an hour here). Neither has a deadline:
-an example's time is a database round trip on a shared machine, not something the
-properties are about.
+"""Behaviour suite: parameters read from the catalog, a savepoint-ready ``db``.
 
 Parameters from the catalog: a test that takes one of the arguments in ``CATALOG_PARAMETERS``
 is parametrised over the schema itself (the migrated template, read once per process at
@@ -16,23 +6,10 @@ collection time), so a column, foreign key or table added by a new migration is 
 id (``-k audit_logs.action``) without anyone editing a list.
 """
 
-import os
-from pathlib import Path
-
 import pytest
-from hypothesis import settings
 
 from ironarchive_schema.catalog import pg_catalog
-
-settings.register_profile("dev", max_examples=20, deadline=None)
-settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
-                          derandomize=True, database=None)
-settings.register_profile("thorough", max_examples=10_000, deadline=None, print_blob=True,
-                          database=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
-
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-
+from ironarchive_schema.plugin.session import collection_catalog
 
 #: argument name -> the (id, value) pairs it takes, from a catalog snapshot.
 CATALOG_PARAMETERS = {
@@ -53,17 +30,6 @@ CATALOG_PARAMETERS = {
     # every base table
     "table": lambda s: [(t, t) for t in pg_catalog.base_tables(s)],
 }
-
-
-def collection_catalog(config) -> dict | None:
-    """The schema under test at collection time; None when this run has no migrated schema.
-
-    tests/conftest.py snapshots the migrated template once per run and keeps it in the run's
-    server state, in the config's stash under its own key; its module is found by the name
-    pytest registers it under.
-    """
-    root = config.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-    return config.stash[root.STATE_KEY]["catalog"]
 
 
 def pytest_generate_tests(metafunc):

@@ -104,9 +104,9 @@ def _role_exists(admin_url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def own_cluster():
+def own_cluster(gate_settings):
     """A server of its own: the suite's shared one always has databases carrying the role."""
-    server = EmbeddedServer()
+    server = EmbeddedServer(gate_settings)
     try:
         yield server.admin_url
     finally:

@@ -15,9 +15,8 @@ import pytest
 import commands
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate import command as migrate_module
-from ironarchive_schema.migrate.command import Migrate, MigrateError, Version
+from ironarchive_schema.migrate.command import MigrateError, Version
 from ironarchive_schema.migrate.migration_files import newest_version
-from ironarchive_schema.paths import migrations_dir
 from ironarchive_schema.postgres import admin
 
 from .processes import (
@@ -42,9 +41,9 @@ GATED_DOWN = "DROP TABLE fault_probe_b;\nDROP TABLE fault_probe_a;\n"
 
 
 @pytest.fixture
-def folder(tmp_path):
+def folder(migrations_dir, tmp_path):
     """A copy of the migrations under test; migrate runs as root, so any tmp dir will do."""
-    return copy_migrations(migrations_dir(), tmp_path / "migrations")
+    return copy_migrations(migrations_dir, tmp_path / "migrations")
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def make(target: str, *args: str, database_url: str, folder) -> subprocess.Compl
     return commands.make(target, *args, DATABASE_URL=database_url, MIGRATIONS_DIR=folder)
 
 
-def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(
+def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(migrate_on, 
         fresh_db_url, folder):
     """golang-migrate sends a file as one implicit transaction: the first statement is
     rolled back with the failing second one, and the version is recorded dirty."""
@@ -70,7 +69,7 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
     version = add_migration(folder, "fails_part_way",
                             up="CREATE TABLE fault_probe_a (id integer);\nSELECT 1 / 0;\n",
                             down="DROP TABLE fault_probe_a;\n")
-    migrate = Migrate(fresh_db_url, folder)
+    migrate = migrate_on(fresh_db_url, folder)
     before = pg_catalog.snapshot_of(fresh_db_url)
 
     with pytest.raises(MigrateError) as failed:
@@ -97,7 +96,7 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
 
 
 @pytest.mark.parametrize("orphan", ["terminated", "left-to-finish"])
-def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
+def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(migrate_on, 
         fresh_db_url, folder, watch, orphan):
     """SIGKILL kills the client, not its backend: the backend goes on with the migration
     (and keeps migrate's lock) until it ends or is terminated. Terminated, nothing of the
@@ -105,7 +104,7 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     dirty, and which version to force depends on which of the two happened."""
     last_good = newest_version(folder)
     version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
-    migrate = Migrate(fresh_db_url, folder)
+    migrate = migrate_on(fresh_db_url, folder)
     before = pg_catalog.snapshot_of(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
     process = start(migrate, "up")
@@ -139,9 +138,9 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     assert PROBES <= tables(fresh_db_url)
 
 
-def test_two_migrate_up_at_once_both_end_clean_one_having_waited(fresh_db_url, folder, watch):
+def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fresh_db_url, folder, watch):
     version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
-    migrate = Migrate(fresh_db_url, folder)
+    migrate = migrate_on(fresh_db_url, folder)
     key = migrate_lock_key(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
     processes = [start(migrate, "up"), start(migrate, "up")]
@@ -163,12 +162,12 @@ def test_two_migrate_up_at_once_both_end_clean_one_having_waited(fresh_db_url, f
     assert migrate.version() == Version(version, dirty=False)
 
 
-def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(fresh_db_url, watch,
+def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(migrate_on, migrations_dir, fresh_db_url, watch,
                                                                  monkeypatch):
     """The lock migrate takes while connecting ignores -lock-timeout (here 1 s): only the
     process timeout (here 2 s) ends the wait. Its backend stays queued for the lock."""
     monkeypatch.setattr(migrate_module, "LOCK_TIMEOUT", 1)
-    migrate = Migrate(fresh_db_url, migrations_dir(), timeout=2)
+    migrate = migrate_on(fresh_db_url, timeout=2)
     key = migrate_lock_key(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (key,))
     started = time.monotonic()

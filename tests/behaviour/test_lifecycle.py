@@ -6,17 +6,15 @@ migration added tomorrow is tested by the same checks (ids ``v000002``...).
 - rows inserted at a version survive ``up`` to the newest version.
 """
 
-import pytest
 
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.migrate.migration_files import newest_version, read
-from ironarchive_schema.paths import migrations_dir
+from ironarchive_schema.plugin.options import gate_settings
 from ironarchive_schema.postgres import admin
 
 from . import rows
 
-MIGRATIONS = read(migrations_dir())
 CORE_TABLES = {"tenants", "users", "mailboxes", "emails", "attachments", "jobs", "audit_logs",
                "settings"}
 
@@ -25,16 +23,24 @@ def version_id(migration) -> str:
     return f"v{migration.version:06d}"
 
 
+def pytest_generate_tests(metafunc):
+    """Each test that takes ``migration`` runs once per migration of the folder under test."""
+    if "migration" in metafunc.fixturenames:
+        migrations = read(gate_settings(metafunc.config).migrations_dir)
+        metafunc.parametrize("migration", migrations, ids=[version_id(m) for m in migrations])
+
+
 def assert_same_catalog(want: dict, have: dict, title: str) -> None:
     differences = pg_catalog.diff(want, have)
     assert not differences, "\n".join([title, *differences])
 
 
-@pytest.mark.parametrize("migration", MIGRATIONS, ids=version_id)
-def test_down_undoes_up_one_version_at_a_time(empty_db_url, migrate_on, migration):
+def test_down_undoes_up_one_version_at_a_time(empty_db_url, migrate_on, migrations_dir,
+                                              migration):
     migrate = migrate_on(empty_db_url)
-    index = MIGRATIONS.index(migration)
-    previous = MIGRATIONS[index - 1].version if index else None
+    migrations = read(migrations_dir)
+    index = migrations.index(migration)
+    previous = migrations[index - 1].version if index else None
     if previous is not None:
         migrate.goto(previous)
     before = pg_catalog.snapshot_of(empty_db_url)
@@ -143,7 +149,6 @@ def all_rows(url: str) -> dict:
         return rows.all_rows(conn, pg_catalog.snapshot(conn))
 
 
-@pytest.mark.parametrize("migration", MIGRATIONS, ids=version_id)
 def test_rows_inserted_at_a_version_survive_up_to_the_newest(empty_db_url, migrate_on,
                                                               migration):
     """Every row present at version N (seeded, or inserted by the migrations) is still there

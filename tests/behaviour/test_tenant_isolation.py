@@ -7,7 +7,6 @@ The examples below are fixed; the properties at the end state the same over gene
 multi-tenant archives (``HYPOTHESIS_PROFILE=ci``: at least 10,000 generated archives).
 """
 
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -217,8 +216,9 @@ def test_an_audit_row_gets_the_tenant_of_its_user_else_of_the_session(db, archiv
 
 # --- properties over generated archives --------------------------------------------------------
 
-#: Generated archives per property: the thorough profile (CI) reaches 4 x 2,500 = 10,000.
-THOROUGH = (os.environ.get("HYPOTHESIS_PROFILE") or "dev") == "ci"
+#: Generated archives per property: the ci and thorough profiles (100 examples and more, CI)
+#: reach 4 x 2,500 = 10,000; the current profile is loaded before tests are collected.
+THOROUGH = settings().max_examples >= 100
 EXAMPLES = 2500 if THOROUGH else 5
 
 SHAPES = st.builds(

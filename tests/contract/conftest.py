@@ -5,7 +5,6 @@ import pytest
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.contract.from_catalog import from_catalog
 from ironarchive_schema.migrate.migration_files import newest_version
-from ironarchive_schema.paths import migrations_dir
 from ironarchive_schema.postgres import admin
 
 
@@ -17,7 +16,6 @@ def seeded_settings(worker_db_url) -> dict | None:
 
 
 @pytest.fixture(scope="session")
-def database(catalog_snapshot, seeded_settings) -> dict:
+def database(migrations_dir, catalog_snapshot, seeded_settings) -> dict:
     """The migrated database as the contract would state it: every test compares with this."""
-    return from_catalog(catalog_snapshot, seeded_settings,
-                                 newest_version(migrations_dir()))
+    return from_catalog(catalog_snapshot, seeded_settings, newest_version(migrations_dir))

@@ -15,7 +15,6 @@ from ironarchive_schema.contract.checks import both_ways, declared
 from ironarchive_schema.contract.from_catalog import unstated
 from ironarchive_schema.contract.load import CONTRACT_FILE, ContractError, load
 from ironarchive_schema.migrate.migration_files import newest_version
-from ironarchive_schema.paths import migrations_dir
 
 try:
     CONTRACT = load()
@@ -47,10 +46,10 @@ def test_nothing_exists_that_the_contract_cannot_state(catalog_snapshot):
              for found in unstated(catalog_snapshot)])
 
 
-def test_contract_describes_the_newest_migration():
+def test_contract_describes_the_newest_migration(migrations_dir):
     """A new migration comes with its contract change: at least the version, reviewed."""
-    newest = newest_version(migrations_dir())
+    newest = newest_version(migrations_dir)
     if CONTRACT["version"] != newest:
-        fail_on([f"version: want {newest} (the newest migration in {migrations_dir()}), have "
+        fail_on([f"version: want {newest} (the newest migration in {migrations_dir}), have "
                  f"{CONTRACT['version']} in {CONTRACT_FILE}: update the contract "
                  f"(`make schema-diff` shows how)"])

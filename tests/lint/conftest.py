@@ -15,7 +15,7 @@ from ironarchive_schema.lint import layout, lock
 from ironarchive_schema.lint.findings import Finding, report
 from ironarchive_schema.lint.sqlfluff_check import Sqlfluff
 from ironarchive_schema.lint.squawk_check import Squawk
-from ironarchive_schema.paths import migrations_dir
+from ironarchive_schema.plugin.options import gate_settings
 
 
 def pytest_configure(config):
@@ -23,15 +23,15 @@ def pytest_configure(config):
                                        "with ids check:<file name>")
 
 
-def _migration_files() -> list[Path]:
-    folder = migrations_dir()
+def _migration_files(config) -> list[Path]:
+    folder = gate_settings(config).migrations_dir
     return [file.path for file in layout.scan(folder)[0]] if folder.is_dir() else []
 
 
 def pytest_generate_tests(metafunc):
     marker = metafunc.definition.get_closest_marker("per_migration")
     if marker:
-        paths = _migration_files()
+        paths = _migration_files(metafunc.config)
         metafunc.parametrize("migration", paths,
                              ids=[f"{marker.args[0]}:{path.name}" for path in paths])
 
@@ -46,8 +46,8 @@ def no_findings():
 
 
 @pytest.fixture(scope="session")
-def folder() -> Path:
-    folder = migrations_dir()
+def folder(migrations_dir) -> Path:
+    folder = migrations_dir
     if not folder.is_dir():
         pytest.fail(f"migrations folder {folder} does not exist", pytrace=False)
     return folder
@@ -65,5 +65,5 @@ def squawk() -> Squawk:
 
 
 @pytest.fixture(scope="session")
-def the_lock() -> lock.Lock:
-    return lock.read(lock.lock_path())
+def the_lock(gate_settings) -> lock.Lock:
+    return lock.read(gate_settings.migrations_lock)

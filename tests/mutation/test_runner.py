@@ -15,7 +15,8 @@ KILLER = "tests/contract/test_contract.py::test_declared_object_exists_as_stated
 OTHER = "tests/behaviour/test_cascades.py::test_deleting_the_parent_removes_or_keeps_the_child"
 
 
-def runner_whose_runs_end(tmp_path: Path, monkeypatch, known: dict, outcomes: dict):
+def runner_whose_runs_end(gate_settings, tmp_path: Path, monkeypatch, known: dict,
+                          outcomes: dict):
     """A runner on a one-migration folder whose pytest runs end as ``outcomes`` says, by
     what they were asked to run; and the list of the runs it was asked for."""
     migrations = tmp_path / "migrations"
@@ -23,7 +24,7 @@ def runner_whose_runs_end(tmp_path: Path, monkeypatch, known: dict, outcomes: di
     (migrations / "000001_x.up.sql").write_text("CREATE INDEX x ON t (c);\n")
     (migrations / "000001_x.down.sql").write_text("a\nb\nc\nd\n")
     (tmp_path / "work").mkdir()
-    runner = Runner("postgresql://unused", migrations, REPO_ROOT, tmp_path / "work",
+    runner = Runner(gate_settings, "postgresql://unused", migrations, REPO_ROOT, tmp_path / "work",
                     reference=({}, None), killers=known)
     asked = []
     monkeypatch.setattr(runner, "_migrated_state", lambda folder: ({"changed": True}, None))
@@ -35,8 +36,8 @@ def runner_whose_runs_end(tmp_path: Path, monkeypatch, known: dict, outcomes: di
     return runner, asked
 
 
-def test_a_known_killer_that_still_kills_is_the_only_run(tmp_path, monkeypatch):
-    runner, asked = runner_whose_runs_end(tmp_path, monkeypatch, {MUTANT.id: KILLER},
+def test_a_known_killer_that_still_kills_is_the_only_run(gate_settings, tmp_path, monkeypatch):
+    runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch, {MUTANT.id: KILLER},
                                           {(KILLER,): (1, "1 failed", KILLER)})
     result = runner.run(MUTANT)
     assert (result.outcome, result.killed_by, asked) == ("killed", KILLER, [(KILLER,)])
@@ -50,28 +51,28 @@ def test_a_known_killer_that_still_kills_is_the_only_run(tmp_path, monkeypatch):
     pytest.param((1, "1 failed", OTHER), ("killed", OTHER), id="suites-kill"),
     pytest.param((0, "625 passed", None), ("survived", None), id="suites-pass"),
 ])
-def test_a_stale_known_killer_leaves_the_verdict_to_the_suites(tmp_path, monkeypatch,
+def test_a_stale_known_killer_leaves_the_verdict_to_the_suites(gate_settings, tmp_path, monkeypatch,
                                                                 first_run, suites_run, want):
-    runner, asked = runner_whose_runs_end(tmp_path, monkeypatch, {MUTANT.id: KILLER},
+    runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch, {MUTANT.id: KILLER},
                                           {(KILLER,): first_run, SUITES: suites_run})
     result = runner.run(MUTANT)
     assert (result.outcome, result.killed_by) == want
     assert asked == [(KILLER,), SUITES]
 
 
-def test_a_killer_outside_the_suites_is_not_trusted(tmp_path, monkeypatch):
+def test_a_killer_outside_the_suites_is_not_trusted(gate_settings, tmp_path, monkeypatch):
     elsewhere = "tests/lint/test_folder.py::test_anything"
-    runner, asked = runner_whose_runs_end(tmp_path, monkeypatch, {MUTANT.id: elsewhere},
+    runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch, {MUTANT.id: elsewhere},
                                           {SUITES: (1, "1 failed", OTHER)})
     assert runner.run(MUTANT).killed_by == OTHER
     assert asked == [SUITES]
 
 
-def test_a_down_file_mutant_without_a_killer_meets_the_lifecycle_tests_first(tmp_path,
+def test_a_down_file_mutant_without_a_killer_meets_the_lifecycle_tests_first(gate_settings, tmp_path,
                                                                              monkeypatch):
     down = Mutant(id="remove_down_statement:x#3", operator="remove_down_statement",
                   target="x", down_file="000001_x.down.sql", first_line=3, end_line=4)
-    runner, asked = runner_whose_runs_end(tmp_path, monkeypatch, {},
+    runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch, {},
                                           {(DOWN_TESTS,): (1, "1 failed", DOWN_TESTS + "::t")})
     assert runner.run(down).killed_by == DOWN_TESTS + "::t"
     assert asked == [(DOWN_TESTS,)]

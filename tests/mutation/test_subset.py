@@ -9,16 +9,16 @@ from ironarchive_schema.mutation.derive import OPERATOR_NAMES, derive
 from ironarchive_schema.mutation.report import equivalent
 from ironarchive_schema.mutation.runner import Runner, state
 from ironarchive_schema.mutation.sample import subset
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin
 
 OPERATORS = sorted(OPERATOR_NAMES)
 
 
 @pytest.fixture(scope="session")
-def derived(worker_db_url) -> list:
+def derived(migrations_dir, worker_db_url) -> list:
     with admin.connect(worker_db_url) as conn:
-        return derive(conn, migrations_dir())
+        return derive(conn, migrations_dir)
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +27,9 @@ def sample(derived) -> dict:
 
 
 @pytest.fixture(scope="session")
-def runner(admin_url, worker_db_url, tmp_path_factory) -> Runner:
-    return Runner(admin_url, migrations_dir(), REPO_ROOT, tmp_path_factory.mktemp("mutants"),
-                  state(worker_db_url), killers.known())
+def runner(gate_settings, migrations_dir, admin_url, worker_db_url, tmp_path_factory) -> Runner:
+    return Runner(gate_settings, admin_url, migrations_dir, REPO_ROOT,
+                  tmp_path_factory.mktemp("mutants"), state(worker_db_url), killers.known())
 
 
 @pytest.mark.parametrize("operator", OPERATORS)

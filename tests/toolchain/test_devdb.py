@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import commands
 from commands import cli
 from ironarchive_schema import interrupts
 from ironarchive_schema.cli.devdb import NAME, DevelopmentDatabase
@@ -43,9 +44,14 @@ def devdb_dir():
         handle.done()
 
 
+def devdb_at(folder: Path) -> DevelopmentDatabase:
+    """The development database of ``folder``, with the suite's server binaries and account."""
+    return DevelopmentDatabase(commands.RUNNER.with_values("the test", DEVDB_DIR=str(folder)))
+
+
 def url_of(folder: Path) -> str:
     """The URL the CLI uses (with the password, which only its owner can read)."""
-    return DevelopmentDatabase(str(folder)).url()
+    return devdb_at(folder).url()
 
 
 def test_development_database_starts_migrates_and_stops(devdb_dir):
@@ -89,7 +95,7 @@ def test_development_database_needs_its_password_on_tcp_and_the_socket(devdb_dir
 def test_development_database_made_open_by_an_older_toolchain_is_closed(devdb_dir):
     """A `.devdb/` from before passwords trusted every local connection."""
     folder, _places = devdb_dir
-    old = Cluster(folder, free_port(), superuser=NAME)
+    old = Cluster(folder, free_port(), commands.RUNNER, superuser=NAME)
     old.init()
     (folder / "port").write_text(f"{old.port}\n")
     url_of(folder)
@@ -107,7 +113,7 @@ def test_development_database_works_from_a_checkout_in_a_private_folder(devdb_di
     private = folder.parent / "private"
     private.mkdir(mode=0o700)
     checkout_devdb = private / "checkout" / ".devdb"
-    database = DevelopmentDatabase(str(checkout_devdb))
+    database = devdb_at(checkout_devdb)
     places.insert(0, database.root)
     assert not database.root.is_relative_to(private)
     up = cli("up", DEVDB_DIR=checkout_devdb)
@@ -135,7 +141,7 @@ def test_db_start_gives_the_applications_login_once_migrated(devdb_dir):
         facts = conn.execute("SELECT current_user, pg_has_role('ironarchive_app', 'MEMBER'), "
                              "rolbypassrls, rolsuper FROM pg_roles "
                              "WHERE rolname = current_user").fetchone()
-        owner = DevelopmentDatabase(str(folder)).url()
+        owner = devdb_at(folder).url()
         with admin.connect(owner) as owner_conn:
             owner_conn.execute("INSERT INTO tenants (name, azure_tenant_id, azure_app_id, "
                                "azure_app_secret) VALUES ('T', gen_random_uuid(), "

@@ -22,18 +22,18 @@ from behaviour.processes import (
 )
 from commands import cli, environment, make
 from ironarchive_schema.catalog import pg_catalog
-from ironarchive_schema.migrate.command import Migrate, Version
+from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.migrate.migration_files import newest_version
 from ironarchive_schema.migrate.recovery import EXIT_DIRTY
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin
 
 GATE = 4343
 
 
 @pytest.fixture
-def folder(tmp_path):
-    return copy_migrations(migrations_dir(), tmp_path / "migrations")
+def folder(migrations_dir, tmp_path):
+    return copy_migrations(migrations_dir, tmp_path / "migrations")
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_a_failed_down_is_not_reported_as_a_failed_up_of_the_version_before(
     assert "dirty_probe" not in tables(fresh_db_url)
 
 
-def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend(
+def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend(migrate_on, 
         fresh_db_url, folder, target):
     """SIGKILL ends make, the CLI and migrate; migrate's backend carries on at the gate."""
     last_good = newest_version(folder)
@@ -144,7 +144,7 @@ def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend
     (folder / f"{version:06d}_gated.up.sql").write_text("CREATE TABLE dirty_probe (id int);\n")
     assert target("migrate-force", f"VERSION={last_good}").returncode == 0
     assert target("migrate-up").returncode == 0
-    assert Migrate(fresh_db_url, folder).version() == Version(version, dirty=False)
+    assert migrate_on(fresh_db_url, folder).version() == Version(version, dirty=False)
 
 
 def test_dirty_without_a_record_names_both_readings(fresh_db_url, folder):
@@ -168,7 +168,7 @@ def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, tar
 
 @pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
                          ids=["Ctrl-C to the group", "SIGTERM to make alone"])
-def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
+def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(migrate_on, 
         fresh_db_url, folder, signum, to_group):
     """Not killed mid-file (its backend would carry on, the database dirty): migrate is asked
     to stop after the running migration, which commits; the next one is not started."""
@@ -197,7 +197,7 @@ def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
     lines = [line for line in output.splitlines() if line.startswith("interrupted")]
     assert len(lines) == 1 and f"the database is at version {gated}" in lines[0], output
     assert "Traceback" not in output
-    assert Migrate(fresh_db_url, folder).version() == Version(gated, dirty=False)
+    assert migrate_on(fresh_db_url, folder).version() == Version(gated, dirty=False)
     assert {"dirty_probe"} <= tables(fresh_db_url) and "dirty_after" not in tables(fresh_db_url)
     report = status(fresh_db_url, folder)
     assert report.returncode == 0, report.stderr

@@ -1,5 +1,6 @@
 """Bad input gets one clear line and loses nothing: URLs, binaries, migrate, folders."""
 
+import os
 import stat
 import subprocess
 import sys
@@ -10,14 +11,20 @@ import pytest
 from commands import cli, environment, one_line
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate import binary
-from ironarchive_schema.migrate.command import Migrate, MigrateError
+from ironarchive_schema.migrate.command import MigrateError
 from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import binaries
 from ironarchive_schema.postgres.cluster import free_port
+from ironarchive_schema.settings import Settings, resolve
 
 PINNED = binary.pinned_version()
 
 
+
+
+def only(**values: str) -> Settings:
+    """Settings made of ``values`` alone: no environment, no .env."""
+    return resolve(values, environ={}, env_file=Path(os.devnull))
 
 
 def fake_migrate(tmp_path: Path, version: str, drivers: str = "postgres") -> str:
@@ -41,10 +48,10 @@ def test_malformed_database_url_is_one_line_without_password(url, message):
     assert "secret" not in line
 
 
-def test_unreachable_database_is_one_line_from_migrate(tmp_path):
+def test_unreachable_database_is_one_line_from_migrate(migrate_on, tmp_path):
     url = f"postgres://nobody:secret@127.0.0.1:{free_port()}/nothing?sslmode=disable"
     with pytest.raises(MigrateError) as caught:
-        Migrate(url).up()
+        migrate_on(url).up()
     assert "connection refused" in one_line(str(caught.value))
     assert caught.value.returncode == 1
 
@@ -69,12 +76,11 @@ def test_down_refuses_a_remote_database_without_confirm():
 
 
 def test_no_postgres_binaries_lists_every_place_tried(tmp_path, monkeypatch):
-    monkeypatch.delenv("PG_BINDIR", raising=False)
-    monkeypatch.delenv("PG_VERSION", raising=False)  # the matrix sets it; a major is fetched
     monkeypatch.setenv("PATH", str(tmp_path))  # no pg_config
     (tmp_path / "17" / "bin").mkdir(parents=True)
     with pytest.raises(ToolchainError) as caught:
-        binaries.find_bindir(debian_root=tmp_path)
+        # No PG_BINDIR, no PG_VERSION (the matrix sets it; a major would be fetched).
+        binaries.find_bindir(only(), debian_root=tmp_path)
     message = one_line(str(caught.value))
     assert "pg_config not on PATH" in message
     assert f"{tmp_path}/17/bin lacks initdb, pg_ctl, postgres" in message
@@ -98,46 +104,44 @@ def test_suite_without_postgres_binaries_stops_with_one_line(tmp_path):
     assert "error: no PostgreSQL server binaries found" in result.stdout + result.stderr
 
 
-def test_missing_migrate_binary(monkeypatch):
-    monkeypatch.setenv("MIGRATE_BIN", "/nonexistent/migrate")
+def test_missing_migrate_binary():
     with pytest.raises(ToolchainError, match="migrate binary /nonexistent/migrate does not exist"):
-        binary.ensure_migrate()
+        binary.ensure_migrate(only(MIGRATE_BIN="/nonexistent/migrate"))
 
 
-def test_wrong_migrate_version(tmp_path, monkeypatch):
-    monkeypatch.setenv("MIGRATE_BIN", fake_migrate(tmp_path, "v4.17.0"))
+def test_wrong_migrate_version(tmp_path):
     with pytest.raises(ToolchainError) as caught:
-        binary.ensure_migrate()
+        binary.ensure_migrate(only(MIGRATE_BIN=fake_migrate(tmp_path, "v4.17.0")))
     assert f"reports version v4.17.0; this project pins {PINNED}" in one_line(str(caught.value))
 
 
-def test_migrate_without_postgres_driver(tmp_path, monkeypatch):
-    monkeypatch.setenv("MIGRATE_BIN", fake_migrate(tmp_path, PINNED, drivers="mysql, sqlite3"))
+def test_migrate_without_postgres_driver(tmp_path):
+    fake = fake_migrate(tmp_path, PINNED, drivers="mysql, sqlite3")
     with pytest.raises(ToolchainError, match="without the postgres driver"):
-        binary.ensure_migrate()
+        binary.ensure_migrate(only(MIGRATE_BIN=fake))
 
 
 def test_building_migrate_without_go_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="Go is not installed") as caught:
-        binary.build(PINNED, tmp_path / "migrate")
+        binary.build(only(), PINNED, tmp_path / "migrate")
     one_line(str(caught.value))
 
 
-def test_the_built_migrate_is_the_pinned_release():
-    built = binary.ensure_migrate()
+def test_the_built_migrate_is_the_pinned_release(gate_settings):
+    built = binary.ensure_migrate(gate_settings)
     assert binary.reported_version(built) == PINNED
     assert PINNED.startswith("v4.")
 
 
 @pytest.mark.parametrize("name", ["0001_x.sql", "000002_add_thing.sql", "notes.txt",
                                   "000002_add_thing.UP.sql"])
-def test_malformed_migration_file_name_is_refused(tmp_path, name):
+def test_malformed_migration_file_name_is_refused(migrate_on, tmp_path, name):
     (tmp_path / "000001_initial.up.sql").write_text("SELECT 1;\n")
     (tmp_path / "000001_initial.down.sql").write_text("SELECT 1;\n")
     (tmp_path / name).write_text("SELECT 1;\n")
     with pytest.raises(ToolchainError, match="not a migration file name"):
-        Migrate("postgres://u@127.0.0.1/x", tmp_path)
+        migrate_on("postgres://u@127.0.0.1/x", tmp_path)
 
 
 @pytest.mark.parametrize("settings, message", [

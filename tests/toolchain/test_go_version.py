@@ -66,7 +66,7 @@ def test_the_readme_states_the_minimum_of_the_go_mod_files():
 def test_building_migrate_without_go_names_the_minimum(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError) as caught:
-        binary.build(PINNED, tmp_path / "migrate")
+        binary.build(resolve(environ={}, env_file=Path(os.devnull)), PINNED, tmp_path / "migrate")
     assert f"install Go >= {MINIMUM}," in one_line(str(caught.value))
 
 

@@ -16,8 +16,6 @@ import pytest
 
 from commands import copy_checkout, make
 from ironarchive_schema.catalog import pg_catalog
-from ironarchive_schema.migrate.command import Migrate
-from ironarchive_schema.paths import migrations_dir
 from ironarchive_schema.postgres import admin
 from ironarchive_schema.postgres.backends import EmbeddedServer
 
@@ -35,11 +33,11 @@ def state(url: str) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def canary():
-    server = EmbeddedServer()
+def canary(gate_settings, migrate_on):
+    server = EmbeddedServer(gate_settings)
     try:
         url = admin.create_database(server.admin_url, admin.unique_name("canary"))
-        Migrate(url).up()
+        migrate_on(url).up()
         yield url
     finally:
         server.stop()
@@ -72,9 +70,9 @@ def test_the_gate_leaves_the_database_named_in_env_and_database_url_alone(canary
 
 
 @pytest.fixture(scope="module")
-def unmodified_copy(tmp_path_factory):
+def unmodified_copy(migrations_dir, tmp_path_factory):
     copy = tmp_path_factory.mktemp("copy") / "migrations"
-    shutil.copytree(migrations_dir(), copy)
+    shutil.copytree(migrations_dir, copy)
     return copy
 
 

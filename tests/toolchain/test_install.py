@@ -117,8 +117,6 @@ def fake_debian(root: Path, major: int, names=binaries.REQUIRED) -> Path:
 def machine(tmp_path, monkeypatch):
     """No server binaries anywhere: an empty Debian root, no pg_config, nothing named."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.delenv("PG_BINDIR", raising=False)
-    monkeypatch.delenv("PG_VERSION", raising=False)
     (tmp_path / "debian").mkdir()
     return tmp_path
 
@@ -225,8 +223,7 @@ def test_a_named_bindir_never_installs(machine):
         f"installed: point it at PostgreSQL's server binaries or unset it")
 
 
-def test_a_named_major_never_installs(machine, monkeypatch):
-    monkeypatch.setenv("PG_VERSION", "99")  # what postgres.binaries reads
+def test_a_named_major_never_installs(machine):
     with pytest.raises(ToolchainError) as caught:
         ensure(machine, never, PG_VERSION="99")
     assert one_line(str(caught.value)).startswith("PostgreSQL 99 has no pinned build")

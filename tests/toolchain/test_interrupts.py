@@ -26,11 +26,12 @@ from pathlib import Path
 
 import pytest
 
+import commands
 from ironarchive_schema import interrupts
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres.backends import stop_at_once
 from ironarchive_schema.postgres.binaries import find_bindir
-from ironarchive_schema.settings import child_environment, resolve
+from ironarchive_schema.settings import child_environment
 
 #: Tests that start servers: the controller's, then a worker's own (test_servers.py), then
 #: enough contract tests to keep both workers busy.
@@ -42,9 +43,9 @@ EXIT_TIMEOUT = 30
 
 
 def _environment(tmp: Path, **values) -> dict[str, str]:
-    runner = resolve(env_file=Path(os.devnull))
+    runner = commands.RUNNER
     return child_environment(runner, TMPDIR=tmp, MIGRATE_BIN=runner.get("MIGRATE_BIN"),
-                             PG_BINDIR=find_bindir(), PG_RUN_AS=runner.get("PG_RUN_AS"),
+                             PG_BINDIR=find_bindir(runner), PG_RUN_AS=runner.get("PG_RUN_AS"),
                              ENV_FILE=os.devnull, **values)
 
 
@@ -190,9 +191,9 @@ class Run:
         return time.monotonic() - start
 
 
-def _slow_migrations(target: Path) -> Path:
-    """A copy of the migrations whose first file waits a minute before it starts."""
-    shutil.copytree(migrations_dir(), target)
+def _slow_migrations(source: Path, target: Path) -> Path:
+    """A copy of ``source`` whose first file waits a minute before it starts."""
+    shutil.copytree(source, target)
     first = min(target.glob("*.up.sql"))
     first.write_text("SELECT pg_sleep(60);\n" + first.read_text())
     return target
@@ -212,7 +213,8 @@ CASES = [
 
 @pytest.mark.parametrize(("moment", "signum", "to"), CASES,
                          ids=[f"{m.replace(' ', '-')}-{s.name}-{t}" for m, s, t in CASES])
-def test_an_interrupted_make_test_leaves_nothing_behind(scratch, moment, signum, to):
+def test_an_interrupted_make_test_leaves_nothing_behind(migrations_dir, scratch, moment, signum,
+                                                       to):
     """At each moment, then SIGINT or SIGTERM to the group, to make only, or to both (make
     forwards it: twice): no server folder, socket, lock or server process is left, the run
     fails, and the output says ``interrupted`` once, without a traceback. ``cleanup``: the
@@ -221,7 +223,7 @@ def test_an_interrupted_make_test_leaves_nothing_behind(scratch, moment, signum,
     tmp.mkdir(mode=0o755)
     values = {}
     if moment == "template migrate":
-        values["MIGRATIONS_DIR"] = _slow_migrations(scratch / "migrations")
+        values["MIGRATIONS_DIR"] = _slow_migrations(migrations_dir, scratch / "migrations")
     run = Run(tmp, **values)
     try:
         if moment == "server start":
@@ -335,11 +337,11 @@ def test_an_interrupted_embedded_server_is_stopped_and_removed(scratch, moment):
     removal (where a second signal used to leave a partly deleted folder)."""
     result = _python(scratch, f"""
         import os, shutil, signal, time
-        from ironarchive_schema import interrupts
+        from ironarchive_schema import interrupts, settings
         from ironarchive_schema.postgres import admin
         from ironarchive_schema.postgres import backends
         interrupts.install(announce=True)
-        server = backends.EmbeddedServer()
+        server = backends.EmbeddedServer(settings.resolve())
         print(server.base_dir, flush=True)
         if {moment!r} == "running":
             conn = admin.connect(server.admin_url)

@@ -7,9 +7,7 @@ import pytest
 
 from commands import cli, make
 from ironarchive_schema.migrate import journal, recovery
-from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.migrate.migration_files import read
-from ironarchive_schema.paths import migrations_dir
 
 TIMEOUTS = "SET LOCAL lock_timeout = '5s';\nSET LOCAL statement_timeout = '60s';\n"
 
@@ -18,10 +16,10 @@ def status_line(result) -> str:
     return result.stdout.strip()
 
 
-def test_up_status_down_up_without_any_prompt(empty_db_url):
+def test_up_status_down_up_without_any_prompt(migrations_dir, empty_db_url):
     assert make("migrate-up", f"DATABASE_URL={empty_db_url}").returncode == 0
     status = make("migrate-status", f"DATABASE_URL={empty_db_url}")
-    versions = [migration.version for migration in read(migrations_dir())]
+    versions = [migration.version for migration in read(migrations_dir)]
     assert (status.returncode, status_line(status)) == (0, f"version: {versions[-1]}"), \
         status.stderr
     down = make("migrate-down", f"DATABASE_URL={empty_db_url}")
@@ -55,10 +53,10 @@ def test_down_rejects_a_bad_count(fresh_db_url, n):
 
 
 @pytest.fixture
-def folder(tmp_path):
+def folder(migrations_dir, tmp_path):
     """A copy of the migrations under test."""
     copy = tmp_path / "migrations"
-    shutil.copytree(migrations_dir(), copy)
+    shutil.copytree(migrations_dir, copy)
     return copy
 
 
@@ -174,14 +172,14 @@ def test_a_migration_not_locked_yet_runs(fresh_db_url, folder):
                             f"MIGRATIONS_DIR={folder}")) == f"version: {version}"
 
 
-def test_a_version_added_below_the_current_one_is_reported_and_refused(fresh_db_url, folder):
+def test_a_version_added_below_the_current_one_is_reported_and_refused(migrate_on, fresh_db_url, folder):
     """migrate applies only versions above the current one: a version that appears below it
     later would be skipped forever with `no change`."""
     # The database went through a gap, as the toolchain allowed before its pre-flight, and
     # its history says so; then the gap is filled in.
     newest = max(migration.version for migration in read(folder))
     next_pair(folder, "applied_later", version=newest + 2)
-    Migrate(fresh_db_url, folder).up()
+    migrate_on(fresh_db_url, folder).up()
     journal.write(fresh_db_url, journal.Journal(
         [*range(1, newest + 1), newest + 2],
         {"command": "up", "from": newest, "to": newest + 2, "state": "done",

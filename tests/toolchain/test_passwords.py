@@ -13,7 +13,7 @@ ENCODED = "s3cret-pw%40x"
 
 
 @pytest.fixture
-def recording_migrate(tmp_path):
+def recording_migrate(gate_settings, tmp_path):
     """The real migrate behind a wrapper that records its arguments and its PGPASSWORD,
     and that prints the password into its own output, as a driver's error message could."""
     record = tmp_path / "calls"
@@ -23,7 +23,7 @@ def recording_migrate(tmp_path):
         f"printf '%s\\n' \"$*\" >> {record}\n"
         f"printf 'PGPASSWORD=%s\\n' \"$PGPASSWORD\" >> {record}\n"
         "case \"$1\" in -version|-help) ;; *) echo \"driver says: auth $PGPASSWORD\" >&2 ;; esac\n"
-        f"exec {ensure_migrate()} \"$@\"\n")
+        f"exec {ensure_migrate(gate_settings)} \"$@\"\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     return wrapper, record
 

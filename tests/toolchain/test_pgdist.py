@@ -362,27 +362,23 @@ def fake_debian(root: Path, *majors: int) -> Path:
         pytest.param(None, None, (15,), "debian/15/bin", id="no-PG_VERSION-Debian-newest"),
     ],
 )
-def test_binaries_are_chosen_in_order(npm, tmp_path, monkeypatch, pg_bindir, pg_version,
-                                      debian, want):
+def test_binaries_are_chosen_in_order(npm, tmp_path, pg_bindir, pg_version, debian, want):
     fake_debian(tmp_path / "debian", *debian)
     fake_debian(tmp_path / "explicit-root", 1)
     places = {"explicit": tmp_path / "explicit-root" / "1" / "bin", "cache": npm.cache,
               "debian": tmp_path / "debian"}
-    for name, value in (("PG_BINDIR", pg_bindir), ("PG_VERSION", pg_version)):
-        if value:
-            monkeypatch.setenv(name, str(places.get(value, value)))
-        else:
-            monkeypatch.delenv(name, raising=False)
+    config = resolve({name: str(places.get(value, value))
+                      for name, value in (("PG_BINDIR", pg_bindir), ("PG_VERSION", pg_version))
+                      if value}, environ={}, env_file=tmp_path / "no.env")
     head, _, rest = want.partition("/")
-    assert binaries.find_bindir(debian_root=tmp_path / "debian") == places[head] / rest
+    assert binaries.find_bindir(config, debian_root=tmp_path / "debian") == places[head] / rest
 
 
 @pytest.mark.parametrize("pg_version", ["17.2", "latest", "pg17"])
-def test_pg_version_must_be_a_major(monkeypatch, tmp_path, pg_version):
-    monkeypatch.delenv("PG_BINDIR", raising=False)
-    monkeypatch.setenv("PG_VERSION", pg_version)
+def test_pg_version_must_be_a_major(tmp_path, pg_version):
+    config = resolve({"PG_VERSION": pg_version}, environ={}, env_file=tmp_path / "no.env")
     with pytest.raises(ToolchainError) as caught:
-        binaries.find_bindir(debian_root=tmp_path)
+        binaries.find_bindir(config, debian_root=tmp_path)
     assert one_line(str(caught.value)) == (
         f"PG_VERSION must be a PostgreSQL major such as 17, got {pg_version!r}")
 

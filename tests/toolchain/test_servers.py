@@ -1,5 +1,6 @@
 """The three PostgreSQL backends (the development database: test_devdb.py)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from ironarchive_schema.postgres.backends import (
     docker_url,
     postgres_image,
 )
+from ironarchive_schema.settings import resolve
 
 
 def _uid_of(pid: int) -> int:
@@ -23,8 +25,8 @@ def _uid_of(pid: int) -> int:
     raise AssertionError(f"no Uid line for process {pid}")
 
 
-def test_embedded_server_runs_unprivileged_and_is_removed_on_stop():
-    server = EmbeddedServer()
+def test_embedded_server_runs_unprivileged_and_is_removed_on_stop(gate_settings):
+    server = EmbeddedServer(gate_settings)
     try:
         with admin.connect(server.admin_url) as conn:
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
@@ -37,10 +39,10 @@ def test_embedded_server_runs_unprivileged_and_is_removed_on_stop():
     assert not server.base_dir.exists()
 
 
-def test_docker_without_engine_fails_at_once_with_one_line(monkeypatch):
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+def test_docker_without_engine_fails_at_once_with_one_line(gate_settings, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")  # the docker SDK's
     with pytest.raises(ToolchainError) as caught:
-        DockerServer()
+        DockerServer(gate_settings)
     message = str(caught.value)
     assert message.startswith("Docker was asked for (POSTGRES_BACKEND=docker) but no Docker "
                               "engine answers")
@@ -48,23 +50,23 @@ def test_docker_without_engine_fails_at_once_with_one_line(monkeypatch):
 
 
 @pytest.mark.parametrize("major", pinned_builds.pins())
-def test_docker_image_is_pinned(major):
+def test_docker_image_is_pinned(gate_settings, major):
     """The Docker backend runs the release of the fetched build of that major, never latest."""
-    image, _, tag = postgres_image(major).partition(":")
+    image, _, tag = postgres_image(gate_settings, major).partition(":")
     assert image == "postgres"
     assert tag == pinned_builds.pins()[major].release and tag.startswith(f"{major}.")
 
 
 @pytest.mark.parametrize(("pg_version", "major"), [("17", 17), ("", 15)])
-def test_docker_image_follows_pg_version_else_debians_major(monkeypatch, pg_version, major):
-    monkeypatch.setenv("PG_VERSION", pg_version)
-    assert postgres_image() == f"postgres:{pinned_builds.pins()[major].release}"
+def test_docker_image_follows_pg_version_else_debians_major(pg_version, major):
+    config = resolve(environ={"PG_VERSION": pg_version}, env_file=Path(os.devnull))
+    assert postgres_image(config) == f"postgres:{pinned_builds.pins()[major].release}"
 
 
-def test_docker_url_and_migrate_command():
+def test_docker_url_and_migrate_command(gate_settings):
     url = docker_url("localhost", 49153)
     assert url == "postgresql://postgres:postgres@localhost:49153/postgres?sslmode=disable"
-    migrate = Migrate.in_docker(url, REPO_ROOT / "migrations")
+    migrate = Migrate.in_docker(url, REPO_ROOT / "migrations", gate_settings)
     argv = migrate.argv("up")
     assert argv[:5] == ["docker", "run", "--rm", "-i", "--network"]
     assert argv[argv.index("-e") + 1] == "PGPASSWORD", "the password goes in, off the argv"

@@ -4,8 +4,6 @@ These run on the major of this run's server (PG_VERSION); `make test-matrix` run
 each pinned major. docs/versions.md lists every difference found and the test showing it.
 """
 
-import os
-
 import pytest
 
 from ironarchive_schema.catalog import pg_catalog
@@ -17,10 +15,10 @@ def major(db) -> int:
     return db.info.server_version // 10000
 
 
-def test_the_server_under_test_is_the_major_asked_for(major, pytestconfig):
+def test_the_server_under_test_is_the_major_asked_for(major, gate_settings):
     """The matrix proves nothing unless each run really talks to the major it names."""
-    want = os.environ.get("PG_VERSION")
-    if not want or pytestconfig.getoption("database_url"):
+    want = gate_settings.get("PG_VERSION")
+    if not want or gate_settings.get("TEST_DATABASE_URL"):
         pytest.skip("PG_VERSION names no major for this run's server")
     assert major == int(want)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ironarchive_schema import settings
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin, urls
 from ironarchive_schema.postgres.cluster import (
     Cluster,
@@ -47,15 +47,10 @@ HBA = ("# Written by ironarchive_schema.cli.devdb: every connection needs the pa
        "host all all ::1/128 scram-sha-256\n")
 
 
-def home(devdb_dir: str | None) -> Path:
-    """The folder named by ``DEVDB_DIR``, else ``.devdb/`` of this checkout."""
-    return Path(devdb_dir or REPO_ROOT / ".devdb").resolve()
-
-
-def cluster_dir(devdb_home: Path) -> Path:
+def cluster_dir(devdb_home: Path, config: settings.Settings) -> Path:
     """Where the cluster's files live: ``devdb_home``, unless the server's account cannot
     reach it; then a folder of its own under SYSTEM_DIR."""
-    account = server_account()
+    account = server_account(config)
     existing = next(p for p in [devdb_home, *devdb_home.parents] if p.exists())
     if account is None or account_can(account, "-x", existing):
         return devdb_home
@@ -97,9 +92,10 @@ def _require_password(cluster: Cluster, hba: Path) -> None:
 class DevelopmentDatabase:
     """The development cluster of one ``.devdb/`` (or ``DEVDB_DIR``)."""
 
-    def __init__(self, devdb_dir: str | None = None):
-        self.home = home(devdb_dir)
-        self.root = cluster_dir(self.home)
+    def __init__(self, config: settings.Settings):
+        self.config = config
+        self.home = config.path("DEVDB_DIR", ".devdb")
+        self.root = cluster_dir(self.home, config)
 
     def _cluster(self, port: int | None = None) -> Cluster:
         """The cluster; ``port`` replaces the remembered one."""
@@ -107,8 +103,8 @@ class DevelopmentDatabase:
         if port is None:
             port = int(port_file.read_text()) if port_file.exists() else free_port()
         password = _password(self.home)
-        cluster = Cluster(self.root, port, superuser=NAME, settings=SERVER_SETTINGS,
-                          password=password)
+        cluster = Cluster(self.root, port, self.config, superuser=NAME,
+                          server_settings=SERVER_SETTINGS, password=password)
         if not cluster.initialised:
             if self.root != self.home:
                 _private_folder(self.home)

@@ -68,7 +68,7 @@ def resolve_target(config: settings.Settings) -> Target:
         urls.validate(url, name)
         urls.check_target(url, config.libpq, name)
         return Target(url, source, development=False)
-    database = devdb.DevelopmentDatabase(config.get("DEVDB_DIR"))
+    database = devdb.DevelopmentDatabase(config)
     return Target(database.url(), f"local development database in {database.root}",
                   development=True)
 
@@ -94,7 +94,7 @@ class Session:
         print(f"database: {self.target.shown} ({self.target.source})", file=sys.stderr)
         warn_about_server(self.target.url)
         environ = {**config.runtime, **urls.driver_environment(config.libpq)}
-        self.migrate = Migrate(self.target.url, self.folder, environ=environ)
+        self.migrate = Migrate(self.target.url, self.folder, config, environ=environ)
         self.versions = recovery.Neighbours(
             [m.version for m in migration_files.read(self.folder)])
 
@@ -294,7 +294,7 @@ def cmd_create(args, config) -> int:
     folder = config.migrations_dir
     before = set(folder.iterdir()) if folder.is_dir() else set()
     result = subprocess.run(
-        [ensure_migrate(), "create", "-ext", "sql", "-dir", str(folder), "-seq", "-digits", "6",
+        [ensure_migrate(config), "create", "-ext", "sql", "-dir", str(folder), "-seq", "-digits", "6",
          args.name], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
         env=settings.child_environment(config),
     )
@@ -332,10 +332,10 @@ def _migrated_catalog(config) -> tuple[dict, dict | None, int | None]:
     and PG_VERSION apply), and is gone again when this returns or fails.
     """
     interrupts.install(announce=True)
-    server = start_server()
+    server = start_server(config)
     try:
         with admin.temporary(server.admin_url, "schema") as url:
-            migrate = Migrate(url, config.migrations_dir)
+            migrate = Migrate(url, config.migrations_dir, config)
             print(f"+ {migrate.describe('up')}", file=sys.stderr)
             try:
                 migrate.up()
@@ -343,7 +343,8 @@ def _migrated_catalog(config) -> tuple[dict, dict | None, int | None]:
                 print(exc.output, file=sys.stderr, end="")
                 raise
             with admin.connect(url) as conn:
-                return pg_catalog.snapshot(conn), pg_catalog.settings(conn), migrate.version().number
+                return (pg_catalog.snapshot(conn), pg_catalog.settings(conn),
+                        migrate.version().number)
     finally:
         server.stop()
 
@@ -376,7 +377,7 @@ def cmd_schema_docs(_args, config) -> int:
 
 
 def cmd_db(args, config) -> int:
-    database = devdb.DevelopmentDatabase(config.get("DEVDB_DIR"))
+    database = devdb.DevelopmentDatabase(config)
     if args.action == "start":
         owner_url = database.url()
         print(urls.without_password(owner_url))
@@ -397,13 +398,13 @@ def cmd_db(args, config) -> int:
     return 0
 
 
-def cmd_migrate_bin(_args, _config) -> int:
-    print(f"migrate: {ensure_migrate()}", file=sys.stderr)
+def cmd_migrate_bin(_args, config) -> int:
+    print(f"migrate: {ensure_migrate(config)}", file=sys.stderr)
     return 0
 
 
-def cmd_pg_bindir(_args, _config) -> int:
-    print(find_bindir())
+def cmd_pg_bindir(_args, config) -> int:
+    print(find_bindir(config))
     return 0
 
 
@@ -446,7 +447,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args, settings.activate(settings.resolve()))
+        return args.func(args, settings.resolve())
     except ToolchainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

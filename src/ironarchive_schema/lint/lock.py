@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ironarchive_schema import settings
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.lint import layout
 from ironarchive_schema.lint.findings import Finding, display
@@ -30,11 +29,6 @@ HEADER = (
 )
 ENTRY = re.compile(r"([0-9a-f]{64})  (\S+)")
 SEAL = re.compile(r"lock ([0-9a-f]{64})")
-
-
-def lock_path() -> Path:
-    """``MIGRATIONS_LOCK``, else ``migrations.lock`` at the repository root."""
-    return settings.active().migrations_lock
 
 
 def file_hash(path: Path) -> str:

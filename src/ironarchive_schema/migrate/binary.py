@@ -74,7 +74,7 @@ def check_binary(binary: str, version: str) -> str:
     return binary
 
 
-def build(version: str, target: Path) -> None:
+def build(config: settings.Settings, version: str, target: Path) -> None:
     go = shutil.which("go")
     if go is None:
         raise ToolchainError(
@@ -86,8 +86,7 @@ def build(version: str, target: Path) -> None:
     # Build beside the target, then rename: concurrent callers never see half a file.
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".migrate-")
     os.close(fd)
-    env = settings.child_environment(settings.active(), GOFLAGS="-mod=readonly",
-                                     CGO_ENABLED="0")
+    env = settings.child_environment(config, GOFLAGS="-mod=readonly", CGO_ENABLED="0")
     try:
         result = subprocess.run(
             [go, "build", "-tags", "postgres", "-trimpath",
@@ -106,13 +105,13 @@ def build(version: str, target: Path) -> None:
             os.unlink(partial)
 
 
-def ensure_migrate() -> str:
-    """Path to the pinned migrate binary, building it on first use."""
+def ensure_migrate(config: settings.Settings) -> str:
+    """Path to the pinned migrate binary (``MIGRATE_BIN``), building it on first use."""
     version = pinned_version()
-    explicit = settings.active().get("MIGRATE_BIN")
+    explicit = config.get("MIGRATE_BIN")
     if explicit:
         return check_binary(explicit, version)
     target = BIN_DIR / f"migrate-{version}"
     if not target.exists():
-        build(version, target)
+        build(config, version, target)
     return check_binary(str(target), version)

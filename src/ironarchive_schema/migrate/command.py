@@ -28,7 +28,6 @@ from ironarchive_schema import settings
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate import migration_files
 from ironarchive_schema.migrate.binary import ensure_migrate, pinned_version
-from ironarchive_schema.paths import migrations_dir as default_migrations_dir
 from ironarchive_schema.postgres import urls
 
 DEFAULT_TIMEOUT = 120.0
@@ -79,30 +78,32 @@ class Version:
 class Migrate:
     """migrate bound to one database and one migrations folder."""
 
-    def __init__(self, database_url: str, migrations_dir: Path | None = None,
+    def __init__(self, database_url: str, migrations_dir: Path, config: settings.Settings,
                  command: list[str] | None = None, path_arg: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, environ: Mapping[str, str] | None = None):
-        """``environ``: the variables migrate runs with (default: only those any program
-        needs, ``settings.RUNTIME_VARIABLES``); the password is added from the URL."""
+        """``config`` names the migrate binary (``MIGRATE_BIN``, else the pinned build).
+        ``environ``: the variables migrate runs with (default: only those any program needs,
+        ``settings.RUNTIME_VARIABLES``); the password is added from the URL."""
         self.database_url = urls.validate(database_url)
-        self.environ = dict(settings.resolve().runtime if environ is None else environ)
-        self.migrations_dir = Path(migrations_dir or default_migrations_dir())
+        self.environ = dict(config.runtime if environ is None else environ)
+        self.migrations_dir = Path(migrations_dir)
         # migrate silently skips files whose names it cannot parse: refuse them instead.
         migration_files.read(self.migrations_dir)
-        self.command = command or [ensure_migrate()]
+        self.command = command or [ensure_migrate(config)]
         self.path_arg = path_arg or str(self.migrations_dir)
         self.timeout = timeout
         #: The last line migrate printed when the last run failed.
         self.last_error: str | None = None
 
     @classmethod
-    def in_docker(cls, database_url: str, migrations_dir: Path, **kwargs) -> "Migrate":
+    def in_docker(cls, database_url: str, migrations_dir: Path, config: settings.Settings,
+                  **kwargs) -> "Migrate":
         """migrate from the pinned ``migrate/migrate`` image, the folder mounted read-only."""
         # -e NAME passes the variable's value from docker's environment: the password too.
         command = ["docker", "run", "--rm", "-i", "--network", "host", "-e", "PGPASSWORD",
                    "-v", f"{Path(migrations_dir).resolve()}:/migrations:ro",
                    f"migrate/migrate:{pinned_version()}"]
-        return cls(database_url, migrations_dir, command=command, path_arg="/migrations",
+        return cls(database_url, migrations_dir, config, command=command, path_arg="/migrations",
                    **kwargs)
 
     def argv(self, *args: str) -> list[str]:

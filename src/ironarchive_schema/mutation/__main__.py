@@ -7,12 +7,13 @@ mutant survived that ``equivalent.yaml`` does not explain, or a run ended in an 
 """
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ironarchive_schema import interrupts
+from ironarchive_schema import interrupts, settings
 from ironarchive_schema.migrate.binary import ensure_migrate
 from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.mutation import killers, report
@@ -20,7 +21,7 @@ from ironarchive_schema.mutation.derive import derive
 from ironarchive_schema.mutation.fingerprint import changed, fingerprint
 from ironarchive_schema.mutation.runner import Runner, run_all, state
 from ironarchive_schema.mutation.sample import subset
-from ironarchive_schema.paths import REPO_ROOT, migrations_dir
+from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin
 from ironarchive_schema.postgres.backends import EmbeddedServer
 
@@ -35,14 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     interrupts.install(announce=True)  # Ctrl-C removes the mutants' server and databases
 
-    folder = migrations_dir()
-    ensure_migrate()
+    # Like the suite, the run reads no .env: it never touches the database named there.
+    config = settings.resolve(env_file=Path(os.devnull))
+    config = config.with_values("the pinned build", MIGRATE_BIN=ensure_migrate(config))
+    folder = config.migrations_dir
     before = fingerprint(REPO_ROOT, folder)
     started = time.monotonic()
-    server = EmbeddedServer()
+    server = EmbeddedServer(config)
     try:
         with admin.temporary(server.admin_url, "mutation_reference") as url:
-            Migrate(url, folder).up()
+            Migrate(url, folder, config).up()
             with admin.connect(url) as conn:
                 mutants = derive(conn, folder)
             reference = state(url)
@@ -50,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.subset:
             mutants = subset(mutants, reasons)
         with tempfile.TemporaryDirectory(prefix="ironarchive-mutants-") as workdir:
-            runner = Runner(server.admin_url, folder, REPO_ROOT, Path(workdir), reference,
-                            killers.known())
+            runner = Runner(config, server.admin_url, folder, REPO_ROOT, Path(workdir),
+                            reference, killers.known())
             status, output = runner.baseline()
             if status != 0:
                 print(output[-5000:], file=sys.stderr)

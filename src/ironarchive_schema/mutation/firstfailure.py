@@ -1,14 +1,25 @@
 """A pytest plugin for the runner's inner runs: writes the node id of the first failing
-test to the file named by ``MUTATION_FIRST_FAILURE``. The summary line pytest prints cannot
+test to the file named by ``--first-failure-file``. The summary line pytest prints cannot
 be parsed back when a parameter id holds spaces."""
 
 import os
 
-from ironarchive_schema import settings
+
+def pytest_addoption(parser):
+    parser.addoption("--first-failure-file", help="write the first failing test's id here")
 
 
-def pytest_runtest_logreport(report):
-    path = settings.active().get("MUTATION_FIRST_FAILURE")
-    if report.failed and path and not os.path.exists(path):
-        with open(path, "w") as out:
-            out.write(report.nodeid)
+def pytest_configure(config):
+    path = config.getoption("first_failure_file")
+    if path:
+        config.pluginmanager.register(FirstFailure(path), "first-failure")
+
+
+class FirstFailure:
+    def __init__(self, path: str):
+        self.path = path
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed and not os.path.exists(self.path):
+            with open(self.path, "w") as out:
+                out.write(report.nodeid)

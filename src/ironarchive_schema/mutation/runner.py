@@ -11,7 +11,6 @@ the suites: the contract first when the mutant changed what the contract states 
 seeded settings), else the behaviour suite.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -55,8 +54,10 @@ def state(url: str) -> tuple[dict, dict | None]:
 
 
 class Runner:
-    def __init__(self, admin_url: str, migrations_dir: Path, repo_root: Path, workdir: Path,
-                 reference: tuple[dict, dict | None], killers: dict[str, str] | None = None):
+    def __init__(self, config: settings.Settings, admin_url: str, migrations_dir: Path,
+                 repo_root: Path, workdir: Path, reference: tuple[dict, dict | None],
+                 killers: dict[str, str] | None = None):
+        self.config = config
         self.admin_url = admin_url
         self.migrations_dir = migrations_dir
         self.repo_root = repo_root
@@ -66,19 +67,22 @@ class Runner:
 
     def _migrated_state(self, folder: Path) -> tuple[dict, dict | None]:
         with admin.temporary(self.admin_url, "mutant") as url:
-            Migrate(url, folder).up()
+            Migrate(url, folder, self.config).up()
             return state(url)
 
     def _pytest(self, folder: Path, tests: tuple[str, ...]) -> tuple[int, str, str | None]:
         """Exit status, output and the first failing test of ``tests`` run on ``folder``."""
         failure = self.workdir / f"first-failure-{uuid.uuid4().hex}"
-        env = settings.suite_environment(
-            settings.resolve(env_file=Path(os.devnull)), MIGRATIONS_DIR=folder,
-            POSTGRES_BACKEND="url", TEST_DATABASE_URL=self.admin_url, HYPOTHESIS_PROFILE="dev",
-            MUTATION_FIRST_FAILURE=failure)
+        # The inner run gets its settings as flags, and an environment with none of them.
+        env = settings.child_environment(self.config)
+        flags = [f"--migrations-dir={folder}", "--postgres=url",
+                 f"--database-url={self.admin_url}",
+                 *(f"--{name.lower().replace('_', '-')}={self.config.get(name)}"
+                   for name in settings.SUITE_SETTINGS if self.config.get(name)),
+                 f"--first-failure-file={failure}"]
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-n", "0",
-             "-p", "no:cacheprovider", "-p", f"{__package__}.firstfailure", *tests],
+             "-p", "no:cacheprovider", "-p", f"{__package__}.firstfailure", *flags, *tests],
             cwd=self.repo_root, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT)
         first = failure.read_text() if failure.exists() else None
         failure.unlink(missing_ok=True)

@@ -30,14 +30,14 @@ from ironarchive_schema.postgres.cluster import (
 DEFAULT_MAJOR = 15
 
 
-def postgres_image(major: int | None = None) -> str:
+def postgres_image(config: settings.Settings, major: int | None = None) -> str:
     """The pinned ``postgres`` image of ``major`` (default ``PG_VERSION``, else Debian's).
 
     The same release as the pinned build of that major (tools/postgres/versions.toml), so
     both backends test one version; never ``latest``.
     """
     if major is None:
-        major = requested_major() or DEFAULT_MAJOR
+        major = requested_major(config) or DEFAULT_MAJOR
     return f"postgres:{pinned_builds.build_for(major).release}"
 BACKENDS = ("embedded", "url", "docker")
 
@@ -88,7 +88,9 @@ class EmbeddedServer:
     (``interrupts.install``) stops the server at once and removes the folder.
     """
 
-    def __init__(self, bindir: Path | None = None, startup_timeout: float = 60):
+    def __init__(self, config: settings.Settings, bindir: Path | None = None,
+                 startup_timeout: float = 60):
+        self.config = config
         with interrupts.deferred():
             self.base_dir = Path(tempfile.mkdtemp(prefix="ironarchive-pg-"))
             self._interrupt = interrupts.register(
@@ -103,8 +105,8 @@ class EmbeddedServer:
     def _start(self, bindir: Path | None, startup_timeout: float) -> None:
         last_error = None
         for _attempt in range(3):  # another process may take the free port first
-            self.cluster = Cluster(self.base_dir, free_port(), bindir=bindir,
-                                   settings=TEST_SETTINGS)
+            self.cluster = Cluster(self.base_dir, free_port(), self.config, bindir=bindir,
+                                   server_settings=TEST_SETTINGS)
             if not self.cluster.initialised:
                 self.cluster.init()
             try:
@@ -145,8 +147,8 @@ class ExistingServer:
 class DockerServer:
     """The pinned ``postgres`` image via testcontainers; fails at once without a Docker engine."""
 
-    def __init__(self):
-        image = postgres_image()
+    def __init__(self, config: settings.Settings):
+        image = postgres_image(config)
         try:
             import docker
             from testcontainers.community.postgres import PostgresContainer
@@ -175,21 +177,17 @@ def docker_url(host: str, port: int | str) -> str:
     return f"postgresql://postgres:postgres@{host}:{port}/postgres?sslmode=disable"
 
 
-def start_server(backend: str | None = None, url: str | None = None) -> Server:
-    """Start (or attach to) the server the settings ask for.
-
-    ``backend`` defaults to ``POSTGRES_BACKEND``, else ``url`` when ``TEST_DATABASE_URL``
-    is set, else ``embedded``.
-    """
-    config = settings.active()
-    url = url or config.get("TEST_DATABASE_URL")
-    backend = backend or config.get("POSTGRES_BACKEND") or ("url" if url else "embedded")
+def start_server(config: settings.Settings) -> Server:
+    """Start (or attach to) the server ``config`` asks for: ``POSTGRES_BACKEND``, else
+    ``url`` when ``TEST_DATABASE_URL`` is set, else ``embedded``."""
+    url = config.get("TEST_DATABASE_URL")
+    backend = config.get("POSTGRES_BACKEND") or ("url" if url else "embedded")
     if backend == "embedded":
-        return EmbeddedServer()
+        return EmbeddedServer(config)
     if backend == "url":
         if not url:
             raise ToolchainError("POSTGRES_BACKEND=url needs TEST_DATABASE_URL")
         return ExistingServer(url)
     if backend == "docker":
-        return DockerServer()
+        return DockerServer(config)
     raise ToolchainError(f"POSTGRES_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")

@@ -43,9 +43,9 @@ def _debian_bindirs(debian_root: Path) -> list[Path]:
     return [p / "bin" for p in sorted(versions, key=lambda p: int(p.name), reverse=True)]
 
 
-def requested_major() -> int | None:
+def requested_major(config: settings.Settings) -> int | None:
     """The major ``PG_VERSION`` names, None when it is unset or empty."""
-    version = settings.active().get("PG_VERSION")
+    version = config.get("PG_VERSION")
     if not version:
         return None
     if not re.fullmatch(r"\d+", version.strip()):
@@ -62,10 +62,12 @@ def _bindir_of_major(major: int, debian_root: Path) -> Path:
     return pinned_builds.ensure(major)
 
 
-def find_bindir(explicit: str | os.PathLike | None = None, debian_root: Path = DEBIAN_ROOT) -> Path:
-    """The first directory holding initdb, pg_ctl and postgres."""
-    explicit = explicit or settings.active().get("PG_BINDIR")
-    major = None if explicit else requested_major()
+def find_bindir(config: settings.Settings, explicit: str | os.PathLike | None = None,
+                debian_root: Path = DEBIAN_ROOT) -> Path:
+    """The first directory holding initdb, pg_ctl and postgres: ``explicit``, else
+    ``PG_BINDIR``, else ``PG_VERSION``'s, else pg_config's or Debian's newest."""
+    explicit = explicit or config.get("PG_BINDIR")
+    major = None if explicit else requested_major(config)
     if major is not None:
         return _bindir_of_major(major, debian_root)
     if explicit:

@@ -33,11 +33,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_account() -> pwd.struct_passwd | None:
+def server_account(config: settings.Settings) -> pwd.struct_passwd | None:
     """The account the server runs as, or None to run as the current (non-root) user."""
     if os.geteuid() != 0:
         return None
-    wanted = settings.active().get("PG_RUN_AS")
+    wanted = config.get("PG_RUN_AS")
     for name in ([wanted] if wanted else ["postgres", "nobody"]):
         try:
             return pwd.getpwnam(name)
@@ -60,20 +60,21 @@ def account_can(account: pwd.struct_passwd, test_flag: str, path: Path) -> bool:
 class Cluster:
     """A data directory under ``base_dir`` served on 127.0.0.1:``port`` with trust auth."""
 
-    def __init__(self, base_dir: Path, port: int, superuser: str = "postgres",
-                 bindir: Path | None = None, settings: dict[str, str] | None = None,
-                 password: str | None = None):
-        """``password``: the superuser's, with password authentication on TCP and socket;
-        without it every local connection is trusted (throwaway test servers only)."""
+    def __init__(self, base_dir: Path, port: int, config: settings.Settings,
+                 superuser: str = "postgres", bindir: Path | None = None,
+                 server_settings: dict[str, str] | None = None, password: str | None = None):
+        """``config`` names the binaries and the account; ``server_settings`` go to
+        postgresql.conf. ``password``: the superuser's, with password authentication on TCP
+        and socket; without it every local connection is trusted (throwaway test servers)."""
         self.password = password
         self.base_dir = Path(base_dir)
         self.data_dir = self.base_dir / "data"
         self.log_file = self.base_dir / "server.log"
         self.port = port
         self.superuser = superuser
-        self.bindir = bindir or find_bindir()
-        self.settings = settings or {}
-        self.account = server_account()
+        self.bindir = bindir or find_bindir(config)
+        self.server_settings = server_settings or {}
+        self.account = server_account(config)
 
     def url(self, dbname: str = "postgres") -> str:
         login = self.superuser + (f":{quote(self.password, safe='')}" if self.password else "")
@@ -134,7 +135,7 @@ class Cluster:
     def start(self, timeout: float = 60) -> None:
         """Start the server and wait, up to ``timeout`` seconds, until it answers a query."""
         options = [f"-p {self.port}", f"-k {self.base_dir}", "-c listen_addresses=127.0.0.1"]
-        options += [f"-c {name}={value}" for name, value in self.settings.items()]
+        options += [f"-c {name}={value}" for name, value in self.server_settings.items()]
         result = self._run(
             "pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file),
             "-w", "-t", str(int(timeout)), "-o", " ".join(options), timeout=timeout + 10,

@@ -57,9 +57,9 @@ def ensure(settings: Settings, run: Runner, *, can_install: bool,
         return Path(named)
     if settings.get("PG_VERSION"):
         # Debian's binaries of that major, else its pinned build; the errors name both.
-        return binaries.find_bindir(debian_root=debian_root)
+        return binaries.find_bindir(settings, debian_root=debian_root)
     try:
-        return binaries.find_bindir(debian_root=debian_root)
+        return binaries.find_bindir(settings, debian_root=debian_root)
     except ToolchainError:
         if not can_install:
             raise
@@ -74,7 +74,7 @@ def ensure(settings: Settings, run: Runner, *, can_install: bool,
     print(f"installing {PACKAGE} from Debian's packages (nothing installed is changed)...",
           file=sys.stderr)
     _apt(run, "-y", "-qq", *INSTALL)
-    return binaries.find_bindir(debian_root=debian_root)
+    return binaries.find_bindir(settings, debian_root=debian_root)
 
 
 def _refuse_over_partial_binaries(debian_root: Path) -> None:

@@ -1,0 +1,87 @@
+"""The plugin's settings: each one a command-line flag paired with an ini option.
+
+Resolved once per run by :func:`resolve_settings`, in :mod:`ironarchive_schema.settings`'s
+order: the flag, then the ini option (``[tool.pytest.ini_options]`` or ``pytest.ini``), then
+the environment variable, then the default. Relative paths are under pytest's rootdir, the
+project's folder. The plugin reads no ``.env``: a test never sees the database named there.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ironarchive_schema import settings
+from ironarchive_schema.postgres.backends import BACKENDS
+
+
+@dataclass(frozen=True)
+class Option:
+    setting: str  # the name in settings.DEFAULTS, also the environment variable
+    flag: str
+    ini: str
+    help: str
+    choices: tuple[str, ...] | None = None
+
+
+OPTIONS = (
+    Option("MIGRATIONS_DIR", "--migrations-dir", "migrations_dir",
+           "the golang-migrate folder under test (default: migrations)"),
+    Option("MIGRATIONS_LOCK", "--migrations-lock", "migrations_lock",
+           "the checksum lock of the released migrations (default: migrations.lock)"),
+    Option("CONTRACT_FILE", "--contract", "contract_file",
+           "the reviewed schema contract (default: contract/schema.yaml)"),
+    Option("POSTGRES_BACKEND", "--postgres", "postgres_backend",
+           "where PostgreSQL comes from: embedded, url, docker, or none for tests that need "
+           "no server (default: url when a database URL is given, else embedded)",
+           choices=(*BACKENDS, "none")),
+    Option("TEST_DATABASE_URL", "--database-url", "postgres_url",
+           "an existing server for --postgres=url: the suite only creates and drops its own "
+           "databases there"),
+    Option("PG_VERSION", "--pg-version", "postgres_version",
+           "the PostgreSQL major to run (Debian's, else its pinned build)"),
+    Option("PG_BINDIR", "--pg-bindir", "postgres_bindir",
+           "a folder holding initdb, pg_ctl and postgres (wins over --pg-version)"),
+    Option("PG_RUN_AS", "--pg-run-as", "postgres_run_as",
+           "the account servers run as when the suite runs as root"),
+    Option("MIGRATE_BIN", "--migrate-bin", "migrate_bin",
+           "a golang-migrate binary of the pinned version (default: built from the pin)"),
+    Option("RUNTIMES_FILE", "--runtimes-file", "runtimes_file",
+           "a file to append where this run's time went (scripts/time-gate reads it)"),
+)
+
+#: Hypothesis's own plugin owns ``--hypothesis-profile``; the ini option and the environment
+#: come after it.
+HYPOTHESIS = Option("HYPOTHESIS_PROFILE", "--hypothesis-profile", "hypothesis_profile",
+                    "the Hypothesis profile the project's conftest loads")
+
+SETTINGS_KEY = pytest.StashKey[settings.Settings]()
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("migrations", "golang-migrate schema gate")
+    for option in OPTIONS:
+        group.addoption(option.flag, dest=option.setting.lower(), choices=option.choices,
+                        help=f"{option.help} [ini: {option.ini}; env: {option.setting}]")
+        parser.addini(option.ini, help=option.help, default=None)
+    parser.addini(HYPOTHESIS.ini, help=HYPOTHESIS.help, default=None)
+
+
+def resolve_settings(config: pytest.Config) -> settings.Settings:
+    command_line = {option.setting: config.getoption(option.setting.lower())
+                    for option in OPTIONS}
+    command_line[HYPOTHESIS.setting] = config.getoption("hypothesis_profile", None)
+    ini = {option.setting: config.getini(option.ini) for option in (*OPTIONS, HYPOTHESIS)}
+    resolved = settings.resolve(command_line, env_file=Path(os.devnull), ini=ini,
+                                root=config.rootpath)
+    backend = resolved.get("POSTGRES_BACKEND")
+    if backend is not None and backend not in (*BACKENDS, "none"):
+        raise pytest.UsageError(f"POSTGRES_BACKEND={backend!r} ({resolved.source('POSTGRES_BACKEND')}): "
+                                f"want one of {', '.join((*BACKENDS, 'none'))}")
+    return resolved
+
+
+def gate_settings(config: pytest.Config) -> settings.Settings:
+    """The run's resolved settings (for a conftest's hooks; tests use the fixture)."""
+    return config.stash[SETTINGS_KEY]
