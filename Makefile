@@ -154,6 +154,13 @@ test-matrix: $(MIGRATE_PINNED) $(ACTIONLINT_PINNED) ## the whole schema suite on
 lint-sql: $(INSTALLED) ## sqlfluff, squawk, folder rules and migrations.lock on MIGRATIONS_DIR
 	$(PY) -m pytest -n 0 --postgres=none -m lint
 
+# The Python (library, tests, benchmark) gated like the SQL, without a PostgreSQL server:
+# ruff as pyproject's [tool.ruff] says, then mypy on the library ([tool.mypy]).
+.PHONY: lint-python
+lint-python: $(INSTALLED) ## ruff on src, tests and bench; mypy on the library (pyproject.toml's settings)
+	$(PY) -m ruff check src tests bench
+	$(PY) -m mypy
+
 .PHONY: mutation
 mutation: postgres $(MIGRATE_PINNED) ## mutation testing: every mutant of MIGRATIONS_DIR through the suite, into docs/mutation.md
 	$(PY) -m ironarchive_schema.mutation
@@ -173,7 +180,7 @@ migrate-lock: $(INSTALLED) ## add new migrations to migrations.lock; RELOCK=N re
 .PHONY: test
 # The newest build is fetched first, so the schema suite's check of the fetched build
 # (tests/toolchain/test_pgdist.py) sees it on a fresh clone too.
-test: lint-sql postgres-newest test-schema test-mutation test-newest ## the whole gate: lint, the schema suite, the mutation sample, the schema on the newest major
+test: lint-python lint-sql postgres-newest test-schema test-mutation test-newest ## the whole gate: lint, the schema suite, the mutation sample, the schema on the newest major
 
 .PHONY: tox
 tox: $(INSTALLED) ## the same gate through tox environments

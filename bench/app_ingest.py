@@ -87,7 +87,8 @@ def unnest_insert(conn: psycopg.Connection) -> sql.Composed:
     conn.rollback()
     names = [sql.Identifier(name) for name in EMAIL_COLUMNS]
     values = [sql.SQL("{}::{}").format(name, sql.SQL(types[column][0]))
-              if types[column][1] else name for name, column in zip(names, EMAIL_COLUMNS)]
+              if types[column][1] else name
+              for name, column in zip(names, EMAIL_COLUMNS, strict=True)]
     arrays = [sql.SQL("%s::{}[]").format(sql.SQL("text" if types[column][1]
                                                   else types[column][0]))
               for column in EMAIL_COLUMNS]
@@ -104,7 +105,7 @@ def _rows(dataset: Dataset, mailboxes: list[Mailbox], count: int,
 
 def _batches(rows: list[tuple[str, ...]]) -> list[list[str]]:
     """BATCH_ROWS rows at a time, as one array literal per column."""
-    return [[_array_literal(column) for column in zip(*rows[start:start + BATCH_ROWS])]
+    return [[_array_literal(column) for column in zip(*rows[start:start + BATCH_ROWS], strict=True)]
             for start in range(0, len(rows), BATCH_ROWS)]
 
 

@@ -167,7 +167,7 @@ MAILBOX_TYPES = (("USER", 85), ("SHARED", 10), ("ROOM", 3), ("EQUIPMENT", 2))
 
 
 def _weighted(rng: random.Random, choices, k: int) -> list:
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights=weights, k=k)
 
 
@@ -272,7 +272,7 @@ class Dataset:
             f"{uid(TENANT, t)}\tCustomer {t}\t{uid(AZURE_TENANT, t)}\t{uid(AZURE_APP, t)}\t"
             f"\\\\x{self.secrets[t].hex()}\t{self.retention_days[t]}\t"
             f"{'t' if self.legal_hold[t] else 'f'}\t"
-            + ('{"logo": "/brand/%d.png", "colour": "#1f6feb"}' % t if t % 4 == 0 else NULL)
+            + (f'{{"logo": "/brand/{t}.png", "colour": "#1f6feb"}}' if t % 4 == 0 else NULL)
             for t in range(self.sizes.tenants))
 
     def _users(self) -> Iterator[bytes]:
@@ -314,7 +314,7 @@ class Dataset:
         for start in range(0, len(order), CHUNK_ROWS):
             block = order[start:start + CHUNK_ROWS]
             picks = rng.choices(sender_range, cum_weights=senders, k=len(block))
-            for i, (m, k) in enumerate(zip(block, picks), first + start):
+            for i, (m, k) in enumerate(zip(block, picks, strict=True), first + start):
                 r = rng.random()
                 email = uid(EMAIL, i)
                 box = mailboxes[m]

@@ -118,9 +118,9 @@ def _timings(url: str, connect, mode: str, samples: list[dict], tenants: list) -
         for conn in (owner, app):
             plans.set_plan_cache_mode(conn, mode)
         rows = sum(_same_rows(app, owner, params, tenant)
-                   for params, tenant in zip(samples, tenants))
+                   for params, tenant in zip(samples, tenants, strict=True))
         on, off = [], []
-        for turn, (params, tenant) in enumerate(zip(samples, tenants)):
+        for turn, (params, tenant) in enumerate(zip(samples, tenants, strict=True)):
             if turn % 2:
                 off.append(_time(owner, params, tenant, False))
                 on.append(_time(app, params, tenant, True))

@@ -46,7 +46,7 @@ def _ingest(ax, measured) -> None:
     ax.bar([k - 0.2 for k in x], bare, 0.4, label="bare table (no index, no constraint)",
            color="#9ecae1")
     ax.bar([k + 0.2 for k in x], full, 0.4, label="full schema", color="#3182bd")
-    for k, i in zip(x, measured):
+    for k, i in zip(x, measured, strict=True):
         ax.annotate(f"bare/full = {i.bare_rate / i.full_rate:.1f}x",
                     (k, max(bare[k], full[k])), ha="center", va="bottom", fontsize=9)
     ax.set_xticks(list(x), names)

@@ -114,7 +114,7 @@ DOMAINS = {
     ("attachments", "size_bytes"): lambda _: st.integers(0, INT32[1]),
     ("attachments", "sha256_hash"): lambda _: SHA256,
     ("jobs", "progress"): lambda _: st.integers(0, 100),
-    **{key: (lambda values: lambda _: st.sampled_from(values))(values)
+    **{key: (lambda choices: lambda _: st.sampled_from(choices))(values)
        for key, values in ENUMS.items()},
 }
 

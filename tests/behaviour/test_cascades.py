@@ -30,8 +30,8 @@ ON_DELETE = {
 
 def _reference(foreign_key, parent: dict) -> dict:
     """The child's key columns, pointing at ``parent`` (several for a composite key)."""
-    return {column: parent[ref_column]
-            for column, ref_column in zip(foreign_key["columns"], foreign_key["ref_columns"])}
+    return {column: parent[ref_column] for column, ref_column
+            in zip(foreign_key["columns"], foreign_key["ref_columns"], strict=True)}
 
 
 def _parent_and_child(db, foreign_key) -> tuple[dict, dict]:

@@ -107,7 +107,8 @@ def test_audit_rows_from_before_the_migration_are_attributed_through_their_user(
     db.execute("SET LOCAL session_replication_role = replica")  # no fill trigger: an old row
     old = rows.audit_log(db, user_id=user)["id"]
     db.execute("SET LOCAL session_replication_role = origin")
-    assert db.execute("SELECT tenant_id FROM audit_logs WHERE id = %s", (old,)).fetchone() == (None,)
+    assert db.execute("SELECT tenant_id FROM audit_logs WHERE id = %s",
+                      (old,)).fetchone() == (None,)
     for other in archive.tenants():
         with session(db, other):
             assert (old in visible(db, "audit_logs")) == (other == tenant)

@@ -298,7 +298,8 @@ def difference(db: psycopg.Connection, case: Case) -> str | None:
     """The first thing A's context sees differently in the two worlds, or None."""
     with db.transaction(force_rollback=True):  # one transaction: the same now() in both
         first, second = run_world(db, case, 0), run_world(db, case, 1)
-    for operation, one, two in zip(case.operations, first.operations, second.operations):
+    for operation, one, two in zip(case.operations, first.operations, second.operations,
+                                   strict=True):
         if one != two:
             return f"{operation!r}\n  world 1: {one}\n  world 2: {two}"
     if first.mine_after != second.mine_after:

@@ -206,7 +206,8 @@ def indexes_are_named_idx_table_leading_column(snapshot) -> list[str]:
 
 
 def triggers_are_named_for_their_job(snapshot) -> list[str]:
-    """update_<table>_updated_at for update_updated_at_column(); else <subject>_<purpose>_trigger."""
+    """update_<table>_updated_at for update_updated_at_column(); else
+    <subject>_<purpose>_trigger."""
     problems = []
     for table in _tables(snapshot):
         for name, trigger in _rows(snapshot, "triggers", table).items():

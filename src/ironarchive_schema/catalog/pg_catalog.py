@@ -80,7 +80,7 @@ def settings(conn: psycopg.Connection) -> dict[str, object] | None:
     and the contract states them.
     """
     with conn.cursor() as cur:
-        if cur.execute("SELECT to_regclass('public.settings')").fetchone()[0] is None:
+        if admin.scalar(cur.execute("SELECT to_regclass('public.settings')")) is None:
             return None
         return dict(cur.execute(_query("settings_rows")).fetchall())
 

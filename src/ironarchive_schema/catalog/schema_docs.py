@@ -178,4 +178,5 @@ def _settings(settings: dict) -> list[str]:
         return []
     return ["", "## Seeded settings", "", "Rows the migrations insert into `settings`.", "",
             "| key | value (JSON) |", "|---|---|",
-            *[f"| `{key}` | {_code(json.dumps(value))} |" for key, value in sorted(settings.items())]]
+            *[f"| `{key}` | {_code(json.dumps(value))} |"
+              for key, value in sorted(settings.items())]]

@@ -180,6 +180,7 @@ class Session:
         if self.command == "force" and end.number is not None and end.number >= 0:
             applied.add(end.number)
         entry.applied = sorted(applied)
+        assert entry.last is not None, "run() records the command before migrate runs"
         entry.last |= {"state": "failed" if error else "done", "version": end.number}
         if error:
             entry.last["error"] = error
@@ -294,9 +295,9 @@ def cmd_create(args, config) -> int:
     folder = config.migrations_dir
     before = set(folder.iterdir()) if folder.is_dir() else set()
     result = subprocess.run(
-        [ensure_migrate(config), "create", "-ext", "sql", "-dir", str(folder), "-seq", "-digits", "6",
-         args.name], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-        env=settings.child_environment(config),
+        [ensure_migrate(config), "create", "-ext", "sql", "-dir", str(folder), "-seq",
+         "-digits", "6", args.name], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60, env=settings.child_environment(config),
     )
     if result.returncode != 0:
         raise ToolchainError(f"migrate create failed: {result.stderr.strip()}")

@@ -1,4 +1,5 @@
-"""The difference between the contract and the catalog as contract YAML, for ``make schema-diff``."""
+"""The difference between the contract and the catalog as contract YAML, for
+``make schema-diff``."""
 
 import textwrap
 from typing import NamedTuple
@@ -27,18 +28,19 @@ def _compare(want, have, field: Field):
     if isinstance(node, Collection):
         add = {k: v for k, v in have.items() if k not in want}
         remove = {k: v for k, v in want.items() if k not in have}
-        change = {}
+        change: dict = {}
         for key in want.keys() & have.keys():
             sub = _compare(want[key], have[key], node.entry)
-            for tree, part in zip((add, change, remove), sub):
+            for tree, part in zip((add, change, remove), sub, strict=True):
                 if part is not None:
                     tree.setdefault(key, part)
         change = {k: change[k] for k in want if k in change}  # the contract's order
         return add or None, change or None, remove or None
     if isinstance(node, Record) and want is not None and have is not None:
-        trees = ({}, {}, {})
+        trees: tuple[dict, dict, dict] = ({}, {}, {})
         for name, sub_field in node.fields.items():
-            for tree, part in zip(trees, _compare(want[name], have[name], sub_field)):
+            for tree, part in zip(trees, _compare(want[name], have[name], sub_field),
+                                  strict=True):
                 if part is not None:
                     tree[name] = part
         return tuple(tree or None for tree in trees)
@@ -47,7 +49,10 @@ def _compare(want, have, field: Field):
 
 def _child(field: Field, key: str) -> Field:
     node = field.node
-    return node.entry if isinstance(node, Collection) else node.fields[key]
+    if isinstance(node, Collection):
+        return node.entry
+    assert node is not None, f"{key}: only a record's or a collection's field has entries"
+    return node.fields[key]
 
 
 def _pruned(value, field: Field):

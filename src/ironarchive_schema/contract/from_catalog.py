@@ -115,7 +115,7 @@ def _add_constraint(table: dict, name: str, con: dict) -> None:
 
 def _index_keys(index: dict) -> list[str]:
     return [key if order == "ASC" else f"{key} {order}"
-            for key, order in zip(index["keys"], index["orders"])]
+            for key, order in zip(index["keys"], index["orders"], strict=True)]
 
 
 def _add_index(table: dict, name: str, index: dict) -> None:

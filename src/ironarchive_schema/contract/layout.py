@@ -4,8 +4,8 @@ Each fact is a :class:`Field` (its YAML types, its default, its own layout); a t
 column or an index is a :class:`Record` of fields; named entries form a :class:`Collection`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 REQUIRED = object()
 NONE = type(None)
@@ -41,7 +41,8 @@ class Collection:
 
 def _one_unique_form(facts: dict) -> str | None:
     if (facts["constraint"] is None) == (facts["index"] is None):
-        return "state exactly one of 'constraint' (a UNIQUE constraint) and 'index' (a unique index)"
+        return ("state exactly one of 'constraint' (a UNIQUE constraint) and 'index' "
+                "(a unique index)")
     if facts["where"] is not None and facts["index"] is None:
         return "'where' needs 'index': a UNIQUE constraint cannot be partial"
     return None

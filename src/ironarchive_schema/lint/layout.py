@@ -34,9 +34,9 @@ TRANSACTION_CONTROL = (
 )
 
 # Statements PostgreSQL 15 refuses inside a transaction block, by their first words
-# (checked on a PostgreSQL 15 server; DROP SUBSCRIPTION from its manual). ALTER TYPE ... ADD VALUE is not one of them
-# since PostgreSQL 12; only using the new value in the same transaction fails, which
-# applying the migrations (the schema suite) shows.
+# (checked on a PostgreSQL 15 server; DROP SUBSCRIPTION from its manual). ALTER TYPE ...
+# ADD VALUE is not one of them since PostgreSQL 12; only using the new value in the same
+# transaction fails, which applying the migrations (the schema suite) shows.
 NO_TRANSACTION_BLOCK = (
     ("CREATE", "INDEX", "CONCURRENTLY"), ("CREATE", "UNIQUE", "INDEX", "CONCURRENTLY"),
     ("DROP", "INDEX", "CONCURRENTLY"), ("VACUUM",), ("DISCARD", "ALL"),

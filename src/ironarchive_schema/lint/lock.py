@@ -13,6 +13,7 @@ The entry lines have ``sha256sum``'s format, so ``sha256sum -c`` can check them 
 
 import hashlib
 import re
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,13 @@ HEADER = (
 )
 ENTRY = re.compile(r"([0-9a-f]{64})  (\S+)")
 SEAL = re.compile(r"lock ([0-9a-f]{64})")
+
+
+def locked_version(name: str) -> int:
+    """The version of a locked file's name: read() locks only migration files' names."""
+    match = FILE_PATTERN.fullmatch(name)
+    assert match is not None, f"{name} is not a migration file's name"
+    return int(match.group(1))
 
 
 def file_hash(path: Path) -> str:
@@ -98,7 +106,7 @@ def file_findings(lock: Lock, path: Path) -> list[Finding]:
     if entry and entry.sha256 == have:
         return []
     if entry:
-        version = int(FILE_PATTERN.fullmatch(path.name).group(1))
+        version = locked_version(path.name)
         return [Finding(path, 1, TOOL, "edited",
                         f"released migration changed: want sha256 {entry.sha256} "
                         f"({lock.where(entry)}), have {have}; never edit a released "
@@ -126,7 +134,7 @@ def missing_findings(lock: Lock, folder: Path) -> list[Finding]:
             if entry.name not in present and entry.sha256 not in renamed]
 
 
-def update(folder: Path, path: Path, relock: set[int] = frozenset()) -> list[str]:
+def update(folder: Path, path: Path, relock: Set[int] = frozenset()) -> list[str]:
     """Lock every migration of ``folder`` not locked yet; returns the names added.
 
     Refuses (ToolchainError) when the lock is damaged, or when a locked migration was
@@ -143,7 +151,7 @@ def update(folder: Path, path: Path, relock: set[int] = frozenset()) -> list[str
         raise ToolchainError(f"RELOCK: no migration {', '.join(f'{v:06d}' for v in unknown)} "
                              f"in {folder}")
     kept = {name: entry for name, entry in lock.entries.items()
-            if int(FILE_PATTERN.fullmatch(name).group(1)) not in relock}
+            if locked_version(name) not in relock}
     problems = []
     for name, entry in kept.items():
         current = folder / name

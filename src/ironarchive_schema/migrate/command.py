@@ -134,6 +134,7 @@ class Migrate:
         with subprocess.Popen(self.argv(*args), stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                               env=self.environment()) as process:
+            assert process.stderr is not None, "stderr=PIPE gives the process a stderr pipe"
             # migrate prints a line at a time; a watchdog enforces the deadline meanwhile.
             timer = _Watchdog(process, timeout)
             _running.add(process)

@@ -56,7 +56,7 @@ def migrations_table(url: str) -> tuple[str | None, str]:
 def _qualified(conn: psycopg.Connection, url: str) -> tuple[str, str]:
     schema, table = migrations_table(url)
     if schema is None:
-        schema = conn.execute("SELECT current_schema()").fetchone()[0]
+        schema = admin.scalar(conn.execute("SELECT current_schema()"))
     return schema, table
 
 
@@ -118,7 +118,7 @@ def recorded_version(url: str) -> tuple[int, bool] | None:
     with admin.connect(url, autocommit=True) as conn:
         schema, table = _qualified(conn, url)
         name = sql.Identifier(schema, table)
-        if conn.execute("SELECT to_regclass(%s)", (name.as_string(conn),)).fetchone()[0] is None:
+        if admin.scalar(conn.execute("SELECT to_regclass(%s)", (name.as_string(conn),))) is None:
             return None
         row = conn.execute(sql.SQL("SELECT version, dirty FROM {} LIMIT 1").format(name)
                            ).fetchone()

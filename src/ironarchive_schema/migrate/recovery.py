@@ -73,6 +73,9 @@ def explain_dirty(version: Version, journal: Journal | None, folder: Neighbours,
                 f"carries on).",
                 f"Wait for it, or stop it (SELECT pg_terminate_backend({running_pid});), then "
                 f"`make migrate-status` again."]
+    # Only a dirty version is explained without a running migration, and migrate's table
+    # holds a version whenever it says dirty.
+    assert number is not None, "a dirty database is at some version"
     last = _consistent(journal, number)
     if last and last.get("state") == "failed":
         lines = _failed_up(number, folder) if last["command"] == "up" \

@@ -97,6 +97,7 @@ def fk_on_delete(snap: dict) -> Iterator[Mutant]:
             continue
         bare = ON_DELETE.sub("", con["definition"])
         refs = REFERENCES.search(bare)
+        assert refs is not None, f"{key}: a foreign key's definition has REFERENCES"
         for code, action in ACTION_CODES.items():
             if code == con["on_delete"]:
                 continue
@@ -130,7 +131,8 @@ def widenings(definition: str) -> Iterator[tuple[str, str]]:
                f"{definition[:match.end('items')]}, {extra}{definition[match.end('items'):]}")
     for match in REGEX.finditer(definition):
         yield ("regex-unanchored",
-               f"{definition[:match.start()]}~ '{match.group('pattern')}'{definition[match.end():]}")
+               f"{definition[:match.start()]}~ '{match.group('pattern')}'"
+               f"{definition[match.end():]}")
 
 
 def widen_check(snap: dict) -> Iterator[Mutant]:
@@ -147,7 +149,8 @@ def widen_check(snap: dict) -> Iterator[Mutant]:
 def drop_trigger(snap: dict) -> Iterator[Mutant]:
     for key, trg in snap["triggers"].items():
         yield Mutant(f"drop_trigger:{key}", "drop_trigger", key,
-                     f"DROP TRIGGER {quote(_name(key, trg['table']))} ON {qualified(trg['table'])};")
+                     f"DROP TRIGGER {quote(_name(key, trg['table']))} "
+                     f"ON {qualified(trg['table'])};")
 
 
 def passthrough_trigger_function(snap: dict) -> Iterator[Mutant]:
@@ -228,18 +231,24 @@ def change_default(snap: dict) -> Iterator[Mutant]:
         other = _other_default(col)
         if other is not None:
             yield Mutant(f"change_default:{table}.{name}=other", "change_default",
-                         f"{table}.{name}", _alter(table, f"ALTER COLUMN {column} SET DEFAULT {other}"))
+                         f"{table}.{name}",
+                         _alter(table, f"ALTER COLUMN {column} SET DEFAULT {other}"))
 
 
 COMMENT_TARGETS = {
     "relations": lambda key, row: f"{'VIEW' if row['kind'] == 'v' else 'TABLE'} {qualified(key)}"
     if row["kind"] in ("r", "p", "v") else None,
-    "columns": lambda key, row: f"COLUMN {qualified(row['table'])}.{quote(_name(key, row['table']))}",
-    "constraints": lambda key, row: f"CONSTRAINT {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
+    "columns": lambda key, row:
+        f"COLUMN {qualified(row['table'])}.{quote(_name(key, row['table']))}",
+    "constraints": lambda key, row:
+        f"CONSTRAINT {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
     "indexes": lambda key, row: f"INDEX {qualified(key)}",
-    "triggers": lambda key, row: f"TRIGGER {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
-    "functions": lambda key, row: f"FUNCTION {qualified(key[:key.index('(')])}{key[key.index('('):]}",
-    "policies": lambda key, row: f"POLICY {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
+    "triggers": lambda key, row:
+        f"TRIGGER {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
+    "functions": lambda key, row:
+        f"FUNCTION {qualified(key[:key.index('(')])}{key[key.index('('):]}",
+    "policies": lambda key, row:
+        f"POLICY {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
 }
 
 
@@ -285,7 +294,8 @@ def seeded_rows(snap: dict, rows: dict[str, list[dict]]) -> Iterator[Mutant]:
                 column, expression = changeable[0]
                 yield Mutant(f"change_seeded_row:{table}:{label}.{column}", "change_seeded_row",
                              f"{table}:{label}",
-                             f"UPDATE {qualified(table)} SET {quote(column)} = {expression} WHERE {where};")
+                             f"UPDATE {qualified(table)} SET {quote(column)} = {expression} "
+                             f"WHERE {where};")
 
 
 CATALOG_OPERATORS: tuple[Callable[[dict], Iterator[Mutant]], ...] = (

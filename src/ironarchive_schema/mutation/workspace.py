@@ -12,9 +12,11 @@ def write(mutant: Mutant, migrations_dir: Path, into: Path) -> Path:
     shutil.copytree(migrations_dir, into)
     if mutant.sql is not None:
         newest = read(into)[-1].up
+        assert newest is not None, f"{into}: the newest migration has no up file"
         with newest.open("a") as up:
             up.write(f"\n-- mutant {mutant.id}\n{mutant.sql}\n")
     else:
+        assert mutant.down_file is not None, f"{mutant.id}: neither SQL nor a down file"
         down = into / mutant.down_file
         lines = down.read_text().splitlines(keepends=True)
         down.write_text("".join(lines[:mutant.first_line - 1] + lines[mutant.end_line - 1:]))

@@ -4,6 +4,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -38,9 +39,16 @@ def unique_name(purpose: str) -> str:
     return f"{PREFIX}{purpose}_{secrets.token_hex(4)}"
 
 
+def scalar(cursor: psycopg.Cursor[Any]) -> Any:
+    """The first value of the row of a query that always returns one (SHOW, SELECT f())."""
+    row = cursor.fetchone()
+    assert row is not None, "a query that always returns one row returned none"
+    return row[0]
+
+
 def server_version_num(admin_url: str) -> int:
     with connect(admin_url, autocommit=True) as conn:
-        return int(conn.execute("SHOW server_version_num").fetchone()[0])
+        return int(scalar(conn.execute("SHOW server_version_num")))
 
 
 def create_database(admin_url: str, name: str, template: str = "template0",
@@ -57,7 +65,7 @@ def create_database(admin_url: str, name: str, template: str = "template0",
     if owner:
         statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
     with connect(admin_url, autocommit=True) as conn:
-        if int(conn.execute("SHOW server_version_num").fetchone()[0]) >= 150000:
+        if int(scalar(conn.execute("SHOW server_version_num"))) >= 150000:
             statement += sql.SQL(" STRATEGY FILE_COPY")
         conn.execute(statement)
     return urls.with_database(admin_url, name)

@@ -103,7 +103,7 @@ class EmbeddedServer:
         self.admin_url = self.cluster.url()
 
     def _start(self, bindir: Path | None, startup_timeout: float) -> None:
-        last_error = None
+        last_error: ToolchainError | None = None
         for _attempt in range(3):  # another process may take the free port first
             self.cluster = Cluster(self.base_dir, free_port(), self.config, bindir=bindir,
                                    server_settings=TEST_SETTINGS)
@@ -116,6 +116,7 @@ class EmbeddedServer:
                 last_error = exc
                 if "could not bind" not in str(exc) and "in use" not in str(exc):
                     raise
+        assert last_error is not None, "each attempt either returned or failed on its port"
         raise last_error
 
     def stop(self) -> None:

@@ -70,6 +70,7 @@ def find_bindir(config: settings.Settings, explicit: str | os.PathLike | None = 
     major = None if explicit else requested_major(config)
     if major is not None:
         return _bindir_of_major(major, debian_root)
+    candidates: list[tuple[str, Path | None]]  # None: pg_config is not on PATH
     if explicit:
         candidates = [("explicit setting", Path(explicit))]
     else:

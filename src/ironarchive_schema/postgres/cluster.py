@@ -81,13 +81,14 @@ class Cluster:
         return f"postgresql://{login}@127.0.0.1:{self.port}/{dbname}?sslmode=disable"
 
     def _run(self, *args: str, timeout: float) -> subprocess.CompletedProcess:
-        kwargs = {}
-        if self.account is not None:
-            kwargs = {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": []}
+        account = self.account  # None: as this process's own user (None is run's default)
         try:
             return subprocess.run(
                 [str(self.bindir / args[0]), *args[1:]], capture_output=True, text=True,
-                timeout=timeout, cwd=self.base_dir, **kwargs,
+                timeout=timeout, cwd=self.base_dir,
+                user=None if account is None else account.pw_uid,
+                group=None if account is None else account.pw_gid,
+                extra_groups=None if account is None else [],
             )
         except subprocess.TimeoutExpired as exc:
             raise ToolchainError(f"{args[0]} did not finish within {timeout:.0f} s") from exc

@@ -62,7 +62,7 @@ def server_warning(url: str) -> str | None:
     reports the connection problem itself)."""
     try:
         with admin.connect(url) as conn:
-            number = int(conn.execute("SHOW server_version_num").fetchone()[0])
+            number = int(admin.scalar(conn.execute("SHOW server_version_num")))
     except psycopg.Error:
         return None
     return warning(number)

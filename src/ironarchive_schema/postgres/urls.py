@@ -22,7 +22,7 @@ def validate(url: str, name: str = "DATABASE_URL") -> str:
     if not parts.path.strip("/"):
         raise ToolchainError(f"{name} names no database (the path after the host): {redact(url)!r}")
     try:
-        parts.port
+        _ = parts.port  # read for its check: urlsplit parses the port only when asked
     except ValueError as exc:
         raise ToolchainError(f"{name} has an invalid port: {redact(url)!r}") from exc
     return url
