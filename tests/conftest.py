@@ -34,12 +34,13 @@ def pytest_configure(config):
 
 
 #: The part of the gate each folder's tests belong to, as a marker: make and tox select the
-#: parts by marker (the longest matching folder wins). Unlisted folders are the schema's own.
+#: parts by marker (the longest matching folder wins). Unlisted folders are the schema's own;
+#: the plugin marks its built-in checks itself (``builtin``, and ``lint`` for lint and lock).
 FOLDER_MARKERS = {
     "toolchain": "toolchain",
-    "lint/rules": "toolchain",
-    "lint": "lint",
+    "lint": "toolchain",  # the tests of the lint rules; the checks are the plugin's built-ins
     "mutation": "mutation",
+    "engine": "toolchain",  # the plugin in another project (examples/minimal)
 }
 TESTS = Path(__file__).parent
 

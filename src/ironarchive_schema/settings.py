@@ -10,8 +10,8 @@ This module is the only reader of ``os.environ`` and of ``.env``. An entry point
 line behind the Makefile, the pytest plugin, the benchmark) resolves the settings once and
 passes the frozen :class:`Settings` down to everything it calls; nothing below reads them
 from anywhere else. The pytest plugin hands them to its xdist workers as plain data
-(:meth:`Settings.to_plain`), never through the environment. A child process gets an environment built from scratch by
-:func:`child_environment`: the few variables any program needs to run (``PATH``, ``HOME``,
+(:meth:`Settings.to_plain`), never through the environment. A child process gets an
+environment built from scratch by :func:`child_environment`: the few variables any program needs to run (``PATH``, ``HOME``,
 locale, proxies, Go's and npm's caches), then the settings the caller names, and nothing
 else, so the runner's ``DATABASE_URL``, ``PG*`` variables or ``MAKEFLAGS`` never reach it.
 """
@@ -49,6 +49,9 @@ DEFAULTS: dict[str, str | None] = {
     "MIGRATIONS_DIR": None,
     "MIGRATIONS_LOCK": None,
     "CONTRACT_FILE": None,
+    "BUILTIN_CHECKS": None,
+    "MUTATION_DIR": None,
+    "BUILTIN_CHECKS_PATH": None,
     "DEVDB_DIR": None,
     "PG_BINDIR": None,
     "PG_VERSION": None,
@@ -124,6 +127,11 @@ class Settings:
     @property
     def contract_file(self) -> Path:
         return self.path("CONTRACT_FILE", "contract/schema.yaml")
+
+    @property
+    def mutation_dir(self) -> Path:
+        """The project's mutation verdicts: ``equivalent.yaml`` (reviewed), ``killers.json``."""
+        return self.path("MUTATION_DIR", "mutation")
 
     def flag(self, name: str) -> bool:
         """A yes/no setting: ``1``, ``yes`` or ``true`` mean yes."""

@@ -61,8 +61,8 @@ def make(target: str, *args: str, database_url: str, folder) -> subprocess.Compl
     return commands.make(target, *args, DATABASE_URL=database_url, MIGRATIONS_DIR=folder)
 
 
-def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(migrate_on, 
-        fresh_db_url, folder):
+def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(
+        migrate_on, fresh_db_url, folder):
     """golang-migrate sends a file as one implicit transaction: the first statement is
     rolled back with the failing second one, and the version is recorded dirty."""
     last_good = newest_version(folder)
@@ -96,8 +96,8 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
 
 
 @pytest.mark.parametrize("orphan", ["terminated", "left-to-finish"])
-def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(migrate_on, 
-        fresh_db_url, folder, watch, orphan):
+def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
+        migrate_on, fresh_db_url, folder, watch, orphan):
     """SIGKILL kills the client, not its backend: the backend goes on with the migration
     (and keeps migrate's lock) until it ends or is terminated. Terminated, nothing of the
     file is applied; left to finish, all of it is committed. Either way the version is
@@ -138,7 +138,8 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(migrat
     assert PROBES <= tables(fresh_db_url)
 
 
-def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fresh_db_url, folder, watch):
+def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fresh_db_url, folder,
+                                                                  watch):
     version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
     migrate = migrate_on(fresh_db_url, folder)
     key = migrate_lock_key(fresh_db_url)
@@ -162,7 +163,8 @@ def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fre
     assert migrate.version() == Version(version, dirty=False)
 
 
-def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(migrate_on, migrations_dir, fresh_db_url, watch,
+def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(migrate_on, migrations_dir,
+                                                                 fresh_db_url, watch,
                                                                  monkeypatch):
     """The lock migrate takes while connecting ignores -lock-timeout (here 1 s): only the
     process timeout (here 2 s) ends the wait. Its backend stays queued for the lock."""

@@ -15,7 +15,6 @@ import re
 import pytest
 
 from ironarchive_schema.contract.from_catalog import TABLE_KINDS
-from ironarchive_schema.contract.load import load
 from ironarchive_schema.paths import REPO_ROOT
 
 TENANT_COLUMN = "tenant_id"
@@ -82,8 +81,9 @@ def boundary_problems(snapshot, exceptions: dict) -> list[str]:
     return problems
 
 
-def test_every_key_and_unique_rule_of_a_tenant_table_includes_the_tenant(catalog_snapshot):
-    problems = boundary_problems(catalog_snapshot, load()["tenant_boundary"])
+def test_every_key_and_unique_rule_of_a_tenant_table_includes_the_tenant(catalog_snapshot,
+                                                                         contract):
+    problems = boundary_problems(catalog_snapshot, contract["tenant_boundary"])
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 

@@ -62,14 +62,15 @@ def test_a_stale_known_killer_leaves_the_verdict_to_the_suites(gate_settings, tm
 
 def test_a_killer_outside_the_suites_is_not_trusted(gate_settings, tmp_path, monkeypatch):
     elsewhere = "tests/lint/test_folder.py::test_anything"
-    runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch, {MUTANT.id: elsewhere},
+    runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch,
+                                          {MUTANT.id: elsewhere},
                                           {SUITES: (1, "1 failed", OTHER)})
     assert runner.run(MUTANT).killed_by == OTHER
     assert asked == [SUITES]
 
 
-def test_a_down_file_mutant_without_a_killer_meets_the_lifecycle_tests_first(gate_settings, tmp_path,
-                                                                             monkeypatch):
+def test_a_down_file_mutant_without_a_killer_meets_the_lifecycle_tests_first(
+        gate_settings, tmp_path, monkeypatch):
     down = Mutant(id="remove_down_statement:x#3", operator="remove_down_statement",
                   target="x", down_file="000001_x.down.sql", first_line=3, end_line=4)
     runner, asked = runner_whose_runs_end(gate_settings, tmp_path, monkeypatch, {},

@@ -22,14 +22,15 @@ def derived(migrations_dir, worker_db_url) -> list:
 
 
 @pytest.fixture(scope="session")
-def sample(derived) -> dict:
-    return {m.operator: m for m in subset(derived, equivalent())}
+def sample(gate_settings, derived) -> dict:
+    return {m.operator: m for m in subset(derived, equivalent(gate_settings.mutation_dir))}
 
 
 @pytest.fixture(scope="session")
 def runner(gate_settings, migrations_dir, admin_url, worker_db_url, tmp_path_factory) -> Runner:
     return Runner(gate_settings, admin_url, migrations_dir, REPO_ROOT,
-                  tmp_path_factory.mktemp("mutants"), state(worker_db_url), killers.known())
+                  tmp_path_factory.mktemp("mutants"), state(worker_db_url),
+                  killers.known(gate_settings.mutation_dir))
 
 
 @pytest.mark.parametrize("operator", OPERATORS)

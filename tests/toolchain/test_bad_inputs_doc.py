@@ -1,7 +1,8 @@
 """docs/bad-inputs.md cites tests that exist, and every bad-input test is cited there.
 
 The doc lists each bad input the toolchain handles with the test that proves it
-(``tests/...py::test_name``, a parametrised case as ``tests/...py::test_name[id]``). A
+(``tests/...py::test_name``, a parametrised case as ``tests/...py::test_name[id]``; the
+plugin's built-in checks as ``src/ironarchive_schema/plugin/builtins/...py::test_name``). A
 renamed or deleted test must not leave the doc citing nothing, and a new test of a bad input
 in the files below must be documented. No server: the files are read as text.
 """
@@ -13,9 +14,10 @@ import pytest
 from ironarchive_schema.paths import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "bad-inputs.md"
-#: What the doc cites: a test file under tests/, then the test function (its case, if any,
-#: follows in brackets and is not checked).
-CITATION = re.compile(r"\b(tests/[\w/]+\.py)::(\w+)")
+#: What the doc cites: a test file under tests/ (or a built-in check's module under src/),
+#: then the test function (its case, if any, follows in brackets and is not checked).
+CITATION = re.compile(
+    r"\b((?:tests|src/ironarchive_schema/plugin/builtins)/[\w/]+\.py)::(\w+)")
 #: Files whose every test is a bad input or a fault: each must be cited.
 COVERED = ["tests/toolchain/test_errors.py", "tests/toolchain/test_make.py",
            "tests/toolchain/test_dirty.py", "tests/toolchain/test_passwords.py",

@@ -109,8 +109,8 @@ def test_a_failed_down_is_not_reported_as_a_failed_up_of_the_version_before(
     assert "dirty_probe" not in tables(fresh_db_url)
 
 
-def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend(migrate_on, 
-        fresh_db_url, folder, target):
+def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend(
+        migrate_on, fresh_db_url, folder, target):
     """SIGKILL ends make, the CLI and migrate; migrate's backend carries on at the gate."""
     last_good = newest_version(folder)
     version = add_migration(
@@ -168,8 +168,8 @@ def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, tar
 
 @pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
                          ids=["Ctrl-C to the group", "SIGTERM to make alone"])
-def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(migrate_on, 
-        fresh_db_url, folder, signum, to_group):
+def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
+        migrate_on, fresh_db_url, folder, signum, to_group):
     """Not killed mid-file (its backend would carry on, the database dirty): migrate is asked
     to stop after the running migration, which commits; the next one is not started."""
     gated = add_migration(

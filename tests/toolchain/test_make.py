@@ -172,7 +172,8 @@ def test_a_migration_not_locked_yet_runs(fresh_db_url, folder):
                             f"MIGRATIONS_DIR={folder}")) == f"version: {version}"
 
 
-def test_a_version_added_below_the_current_one_is_reported_and_refused(migrate_on, fresh_db_url, folder):
+def test_a_version_added_below_the_current_one_is_reported_and_refused(migrate_on, fresh_db_url,
+                                                                       folder):
     """migrate applies only versions above the current one: a version that appears below it
     later would be skipped forever with `no change`."""
     # The database went through a gap, as the toolchain allowed before its pre-flight, and

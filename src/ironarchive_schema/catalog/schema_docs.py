@@ -6,10 +6,10 @@ only (no dates, no paths), so the same migrations always give the same bytes.
 """
 
 import json
+from pathlib import Path
 
-from ironarchive_schema.paths import REPO_ROOT
-
-DOCS_FILE = REPO_ROOT / "docs" / "schema.md"
+#: Where the data dictionary lives, under the project's folder.
+DOCS_PATH = Path("docs") / "schema.md"
 
 #: Shorter type names for the diagram, where Mermaid allows no spaces.
 SHORT_TYPES = {"timestamp with time zone": "timestamptz",

@@ -22,7 +22,7 @@ from ironarchive_schema.catalog import pg_catalog, schema_docs
 from ironarchive_schema.cli import devdb
 from ironarchive_schema.contract.diff import report
 from ironarchive_schema.contract.from_catalog import from_catalog, unstated
-from ironarchive_schema.contract.load import CONTRACT_FILE, load
+from ironarchive_schema.contract.load import load
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.lint import layout, lock
 from ironarchive_schema.lint.findings import display
@@ -34,7 +34,6 @@ from ironarchive_schema.migrate.command import (
     Version,
     stop_gracefully,
 )
-from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin, security_releases, urls
 from ironarchive_schema.postgres.backends import start_server
 from ironarchive_schema.postgres.binaries import find_bindir
@@ -352,15 +351,16 @@ def _migrated_catalog(config) -> tuple[dict, dict | None, int | None]:
 
 def cmd_schema_diff(_args, config) -> int:
     """The contract against a freshly migrated catalog, as contract YAML; exit 1 if they differ."""
-    want = load()  # first: a contract that does not load needs no server
+    want = load(config.contract_file)  # first: a contract that does not load needs no server
     snapshot, seeded, version = _migrated_catalog(config)
     have = from_catalog(snapshot, seeded, version)
     difference = report(want, have, unstated(snapshot))
+    contract_file = display(config.contract_file)
     if not difference:
-        print(f"{CONTRACT_FILE.relative_to(REPO_ROOT)} and the migrations in "
+        print(f"{contract_file} and the migrations in "
               f"{config.migrations_dir} agree (version {version}): nothing to change")
         return 0
-    print(f"# {CONTRACT_FILE.relative_to(REPO_ROOT)} against the migrations in "
+    print(f"# {contract_file} against the migrations in "
           f"{config.migrations_dir} (version {version}).\n"
           f"# Edit the contract by hand where each change is intended; then `make test`.\n")
     print(difference, end="")
@@ -369,10 +369,10 @@ def cmd_schema_diff(_args, config) -> int:
 
 def cmd_schema_docs(_args, config) -> int:
     snapshot, seeded, version = _migrated_catalog(config)
-    schema_docs.DOCS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    schema_docs.DOCS_FILE.write_text(
-        schema_docs.generate(from_catalog(snapshot, seeded, version)))
-    print(f"wrote {schema_docs.DOCS_FILE.relative_to(REPO_ROOT)} (migration {version})",
+    docs_file = config.root / schema_docs.DOCS_PATH
+    docs_file.parent.mkdir(parents=True, exist_ok=True)
+    docs_file.write_text(schema_docs.generate(from_catalog(snapshot, seeded, version)))
+    print(f"wrote {display(docs_file)} (migration {version})",
           file=sys.stderr)
     return 0
 

@@ -16,9 +16,6 @@ from ironarchive_schema.contract.layout import (
     Record,
 )
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.paths import REPO_ROOT
-
-CONTRACT_FILE = REPO_ROOT / "contract" / "schema.yaml"
 
 
 class ContractError(ToolchainError):
@@ -48,7 +45,7 @@ class _Loader(_SafeLoader):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
 
 
-def load(path: Path = CONTRACT_FILE) -> dict:
+def load(path: Path) -> dict:
     """The contract at ``path``, every fact filled in; ContractError says what is wrong."""
     return load_text(path.read_text(), str(path))
 

@@ -3,7 +3,7 @@
 squawk reads its config file (``-c``), but silently ignores a key it does not know,
 and ``--exclude`` on the command line replaces the file's ``excluded_rules`` instead
 of adding to them. So this module checks the keys, and for down files passes the
-file's exclusions together with its ``[ironarchive] down_excluded_rules``.
+file's exclusions together with its ``[down_files] excluded_rules``.
 """
 
 import json
@@ -22,7 +22,7 @@ TOOL = "squawk"
 TIMEOUT = 60
 SQUAWK_KEYS = {"pg_version", "assume_in_transaction", "excluded_rules", "included_rules",
                "excluded_paths", "upload_to_github"}
-OWN_KEYS = {"ironarchive": {"down_excluded_rules"}}
+OWN_KEYS = {"down_files": {"excluded_rules"}}
 
 
 def squawk_binary() -> str:
@@ -52,7 +52,7 @@ class Squawk:
         settings = read_config(config)
         self.down_exclusions = sorted(
             {*settings.get("excluded_rules", []),
-             *settings.get("ironarchive", {}).get("down_excluded_rules", [])})
+             *settings.get("down_files", {}).get("excluded_rules", [])})
         self.binary = squawk_binary()
 
     def argv(self, path: Path) -> list[str]:

@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             with admin.connect(url) as conn:
                 mutants = derive(conn, folder)
             reference = state(url)
-        reasons = report.equivalent()
+        reasons = report.equivalent(config.mutation_dir)
         if args.subset:
             mutants = subset(mutants, reasons)
         with tempfile.TemporaryDirectory(prefix="ironarchive-mutants-") as workdir:
             runner = Runner(config, server.admin_url, folder, REPO_ROOT, Path(workdir),
-                            reference, killers.known())
+                            reference, killers.known(config.mutation_dir))
             status, output = runner.baseline()
             if status != 0:
                 print(output[-5000:], file=sys.stderr)
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         args.doc.write_text(report.document(results, reasons, folder, seconds, args.subset))
         print(f"wrote {args.doc}")
         if not args.subset:
-            print(f"wrote {killers.write(results)}")
+            print(f"wrote {killers.write(results, config.mutation_dir)}")
     unexplained = report.non_equivalent_survivors(results, reasons)
     errors = [r for r in results if r.outcome == "error"]
     for r in unexplained:

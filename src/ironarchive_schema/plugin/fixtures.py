@@ -10,7 +10,9 @@
 - ``db``: this worker's copy, in a transaction rolled back after each test;
 - ``fresh_db_url``: a migrated copy of the test's own (~11 ms); ``empty_db_url``: an empty
   database, for lifecycle tests;
-- ``catalog_snapshot``: the migrated template's catalog, read once per run.
+- ``catalog_snapshot``: the migrated template's catalog, read once per run;
+- ``contract``: the reviewed contract; ``catalog_as_contract``: the migrated catalog in the
+  contract's shape (``seeded_settings``: the rows of a ``settings`` table, where there is one).
 """
 
 from collections.abc import Callable, Iterator
@@ -20,7 +22,12 @@ from pathlib import Path
 import pytest
 
 from ironarchive_schema import settings
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.contract.from_catalog import from_catalog
+from ironarchive_schema.contract.load import ContractError, load
 from ironarchive_schema.migrate.command import Migrate, MigrateError
+from ironarchive_schema.migrate.migration_files import newest_version
+from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.plugin.options import gate_settings as settings_of
 from ironarchive_schema.plugin.session import STATE_KEY
 from ironarchive_schema.postgres import admin
@@ -55,8 +62,10 @@ def admin_url(server_state) -> str:
 @pytest.fixture(scope="session")
 def template_name(server_state, migrations_dir) -> str:
     if server_state["template_error"]:
-        pytest.fail(f"the migrations in {migrations_dir} do not apply:\n"
-                    f"{server_state['template_error']}", pytrace=False)
+        raise GateFailure(f"{migrations_dir}: the migrations do not apply", [
+            ("migrate", server_state["template_error"]),
+            ("Fix", "the failing file is in migrate's last line; the database it ran on was "
+                    "a throwaway copy")])
     return server_state["template"]
 
 
@@ -83,8 +92,8 @@ def migrated_template(admin_url, migrate_on) -> Iterator[Callable[[Path], str]]:
                 migrate_on(url, folder).up()
             except MigrateError as exc:
                 admin.drop_database(admin_url, name)
-                pytest.fail(f"the migrations in {folder} do not apply:\n{exc}\n{exc.output}",
-                            pytrace=False)
+                raise GateFailure(f"{folder}: the migrations do not apply",
+                                  [("migrate", f"{exc}\n{exc.output}")]) from None
             admin.mark_template(admin_url, name)
             made[folder] = name
         return made[folder]
@@ -141,3 +150,31 @@ def catalog_snapshot(server_state, template_name) -> dict:
     """The catalog of the schema at the newest migration: the template's, which every
     database copied from it shares, read once per run by the controller."""
     return server_state["catalog"]
+
+
+@pytest.fixture(scope="session")
+def contract(gate_settings) -> dict:
+    """The reviewed contract (``--contract``, ``contract_file``), every fact filled in."""
+    try:
+        return load(gate_settings.contract_file)
+    except ContractError as exc:
+        raise GateFailure(str(exc), [("Fix", "the message says where; the contract's "
+                                             "layout is in ironarchive_schema.contract.layout")])
+    except OSError as exc:
+        raise GateFailure(f"{gate_settings.contract_file}: cannot read the contract: "
+                          f"{exc.strerror}") from None
+
+
+@pytest.fixture(scope="session")
+def seeded_settings(worker_db_url) -> dict | None:
+    """The ``settings`` rows the migrations seeded, where the schema has that table (data,
+    so not in ``catalog_snapshot``)."""
+    with admin.connect(worker_db_url) as conn:
+        return pg_catalog.settings(conn)
+
+
+@pytest.fixture(scope="session")
+def catalog_as_contract(migrations_dir, catalog_snapshot, seeded_settings) -> dict:
+    """The migrated database as the contract would state it: the contract checks compare
+    the contract with this."""
+    return from_catalog(catalog_snapshot, seeded_settings, newest_version(migrations_dir))

@@ -32,6 +32,12 @@ OPTIONS = (
            "the checksum lock of the released migrations (default: migrations.lock)"),
     Option("CONTRACT_FILE", "--contract", "contract_file",
            "the reviewed schema contract (default: contract/schema.yaml)"),
+    Option("BUILTIN_CHECKS", "--builtin-checks", "builtin_checks",
+           "the built-in checks to run, of contract, lifecycle, docs, lint and lock "
+           "(default: all; 'none' for none)"),
+    Option("BUILTIN_CHECKS_PATH", "--builtin-checks-path", "builtin_checks_path",
+           "the file the built-in checks are collected under, relative to the rootdir "
+           "(default: conftest.py in the first testpath, else the ini file)"),
     Option("POSTGRES_BACKEND", "--postgres", "postgres_backend",
            "where PostgreSQL comes from: embedded, url, docker, or none for tests that need "
            "no server (default: url when a database URL is given, else embedded)",
@@ -77,8 +83,9 @@ def resolve_settings(config: pytest.Config) -> settings.Settings:
                                 root=config.rootpath)
     backend = resolved.get("POSTGRES_BACKEND")
     if backend is not None and backend not in (*BACKENDS, "none"):
-        raise pytest.UsageError(f"POSTGRES_BACKEND={backend!r} ({resolved.source('POSTGRES_BACKEND')}): "
-                                f"want one of {', '.join((*BACKENDS, 'none'))}")
+        raise pytest.UsageError(
+            f"POSTGRES_BACKEND={backend!r} ({resolved.source('POSTGRES_BACKEND')}): want one "
+            f"of {', '.join((*BACKENDS, 'none'))}")
     return resolved
 
 

@@ -16,6 +16,8 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
+from ironarchive_schema.plugin.collection import CHECKS
+
 
 class Stopwatch:
     """Named steps of the session's start, in the order they ran, and the time since."""
@@ -38,11 +40,17 @@ class Stopwatch:
 
 
 def by_folder(reports) -> Counter:
-    """Seconds per folder of ``tests/`` (``contract``, ``behaviour``...) over test reports."""
+    """Seconds per folder of ``tests/`` (``contract``, ``behaviour``...) over test reports,
+    and per built-in check (``lint (built-in)``: ``tests/conftest.py::lint::...``)."""
     seconds: Counter = Counter()
     for report in reports:
-        parts = report.nodeid.split("/")
-        if getattr(report, "duration", None) is not None and len(parts) > 2:
+        if getattr(report, "duration", None) is None:
+            continue
+        path, _, inside = report.nodeid.partition("::")
+        parts, check = path.split("/"), inside.split("::", 1)[0]
+        if check in CHECKS:
+            seconds[f"{check} (built-in)"] += report.duration
+        elif len(parts) > 2:
             seconds[parts[1]] += report.duration
     return seconds
 

@@ -1,8 +1,12 @@
-"""Fixtures for the tests of the gate's own rules, on scratch folders."""
+"""Fixtures for the tests of the gate's own rules, on scratch folders (the checks themselves
+are the plugin's built-in ``lint`` and ``lock``)."""
 
 from pathlib import Path
 
 import pytest
+
+from ironarchive_schema.lint.sqlfluff_check import Sqlfluff
+from ironarchive_schema.lint.squawk_check import Squawk
 
 
 @pytest.fixture
@@ -19,3 +23,14 @@ def write_folder(tmp_path):
                 (folder / name).write_text(text, encoding="utf-8")
         return folder
     return write
+
+
+@pytest.fixture(scope="session")
+def sqlfluff(gate_settings) -> Sqlfluff:
+    """sqlfluff with the project's .sqlfluff, started once per run (its start-up is slow)."""
+    return Sqlfluff(gate_settings.root / ".sqlfluff")
+
+
+@pytest.fixture(scope="session")
+def squawk(gate_settings) -> Squawk:
+    return Squawk(gate_settings.root / ".squawk.toml")

@@ -1,0 +1,84 @@
+"""Collecting the built-in checks, as pytest-alembic does: the checks a run's settings switch
+on (``BUILTIN_CHECKS``, default all) are collected under one file of the project
+(``BUILTIN_CHECKS_PATH``, default ``conftest.py`` in the first testpath, else the ini file),
+one module each:
+``tests/conftest.py::contract::test_declared_object_exists_as_stated[emails.sent_at]``.
+Each is an ordinary module of tests on the plugin's fixtures (:mod:`.builtins`)."""
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from ironarchive_schema.plugin.options import gate_settings
+
+#: Name -> the module of its tests.
+CHECKS = {
+    "contract": "ironarchive_schema.plugin.builtins.contract",
+    "lifecycle": "ironarchive_schema.plugin.builtins.lifecycle",
+    "docs": "ironarchive_schema.plugin.builtins.docs",
+    "lint": "ironarchive_schema.plugin.builtins.lint",
+    "lock": "ironarchive_schema.plugin.builtins.lock",
+}
+
+
+def enabled_checks(config: pytest.Config) -> list[str]:
+    """The checks switched on, in :data:`CHECKS` order; an unknown name is a usage error."""
+    named = gate_settings(config).get("BUILTIN_CHECKS")
+    if not named:
+        return list(CHECKS)
+    wanted = named.replace(",", " ").split()
+    if wanted == ["none"]:
+        return []
+    unknown = [name for name in wanted if name not in CHECKS]
+    if unknown:
+        raise pytest.UsageError(f"BUILTIN_CHECKS names {', '.join(unknown)}: the built-in "
+                                f"checks are {', '.join(CHECKS)} (or none)")
+    return [name for name in CHECKS if name in wanted]
+
+
+def checks_path(config: pytest.Config) -> Path:
+    """``BUILTIN_CHECKS_PATH``; else the first testpath's ``conftest.py`` where there is one;
+    else the ini file (a project needs no conftest at all)."""
+    named = gate_settings(config).get("BUILTIN_CHECKS_PATH")
+    if named:
+        return (config.rootpath / named).resolve()
+    testpaths = config.getini("testpaths")
+    conftest = config.rootpath / (testpaths[0] if testpaths else ".") / "conftest.py"
+    if conftest.exists() or config.inipath is None:
+        return conftest.resolve()
+    return config.inipath.resolve()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "builtin: a built-in check of the schema gate")
+    config.addinivalue_line("markers", "lint: a check of the migrations' text, with no server "
+                                       "(the SQL linters, the folder's rules, the lock)")
+    config.addinivalue_line("markers", "per_migration(check): run once per migration file, "
+                                       "with ids check:<file name>")
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.resolve() == checks_path(parent.config):
+        return BuiltinChecks.from_parent(parent, path=file_path)
+    return None
+
+
+class BuiltinChecks(pytest.File):
+    """The built-in checks' modules, collected under a file of the project."""
+
+    def collect(self):
+        for name in enabled_checks(self.config):
+            yield BuiltinModule.from_parent(self, path=self.path, name=name,
+                                            nodeid=f"{self.nodeid}::{name}")
+
+
+class BuiltinModule(pytest.Module):
+    """One check's module, imported from the plugin rather than from ``path``."""
+
+    def _getobj(self):
+        return importlib.import_module(CHECKS[self.name])
+
+    def collect(self):
+        self.add_marker("builtin")
+        return super().collect()

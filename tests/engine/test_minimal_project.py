@@ -1,0 +1,96 @@
+"""The plugin in a project that is not IronArchive: ``examples/minimal``, two migrations, a
+contract and a lock, no conftest. Each test runs ``pytest`` in a copy of it, in an
+environment built from scratch, on this run's server (``--postgres=url``)."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from commands import environment
+from ironarchive_schema.paths import REPO_ROOT
+
+EXAMPLE = REPO_ROOT / "examples" / "minimal"
+CHECKS = {"contract", "lifecycle", "lint", "lock"}  # what its ini switches on
+
+
+@pytest.fixture
+def project(tmp_path):
+    return shutil.copytree(EXAMPLE, tmp_path / "minimal")
+
+
+def pytest_in(project, admin_url, *args: str, **values) -> subprocess.CompletedProcess:
+    """``pytest ARGS`` in ``project``, as its user runs it, on this run's server."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "--postgres=url",
+         f"--database-url={admin_url}", *args],
+        cwd=project, env=environment(**values), capture_output=True, text=True, timeout=300)
+
+
+def checks_run(output: str) -> set[str]:
+    return set(re.findall(r"\bpyproject\.toml::(\w+)::", output))
+
+
+def test_the_example_passes_its_built_in_checks(project, admin_url):
+    result = pytest_in(project, admin_url, "-q", "-rA")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert checks_run(result.stdout) == CHECKS, result.stdout
+    assert re.search(r"\b\d+ passed\b", result.stdout)
+
+
+def test_its_xdist_workers_get_the_settings_without_the_environment(project, admin_url):
+    # The migrations folder is an ini option only; the workers must receive it.
+    result = pytest_in(project, admin_url, "-q", "-n", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_broken_migration_fails_with_one_line_naming_it_and_titled_blocks(project, admin_url):
+    up = project / "migrations" / "000002_add_note_tag.up.sql"
+    up.write_text(up.read_text().replace("ADD COLUMN tag TEXT", "ADD COLUMN tag TEXTT"))
+    result = pytest_in(project, admin_url, "-q", "-x", "-p", "no:xdist",
+                       "pyproject.toml::contract")
+    assert result.returncode == 1, result.stdout
+    assert f"{project / 'migrations'}: the migrations do not apply" in result.stdout
+    assert "\nmigrate:\n    " in result.stdout, "the migrate block is titled and indented"
+    assert "000002_add_note_tag" in result.stdout and "Traceback" not in result.stdout
+
+
+def test_an_edited_released_migration_is_named_by_the_lock(project, admin_url):
+    down = project / "migrations" / "000001_create_notes.down.sql"
+    down.write_text(down.read_text() + "-- edited after release\n")
+    result = pytest_in(project, admin_url, "-q", "--postgres=none", "-m", "lint")
+    assert result.returncode == 1
+    assert "000001_create_notes.down.sql: 1 finding" in result.stdout, result.stdout
+    assert "lock edited: released migration changed" in result.stdout
+
+
+def test_the_command_line_flag_wins_over_the_ini_option(project, admin_url, tmp_path):
+    empty = tmp_path / "no-migrations"
+    empty.mkdir()
+    result = pytest_in(project, admin_url, "-q", f"--migrations-dir={empty}", "-m", "lint",
+                       "--postgres=none")
+    assert result.returncode == 1
+    assert f"{empty}" in result.stdout
+
+
+def test_the_ini_option_wins_over_the_environment(project, admin_url, tmp_path):
+    result = pytest_in(project, admin_url, "-q", "-m", "lint", "--postgres=none",
+                       MIGRATIONS_DIR=tmp_path / "nowhere")
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(("named", "want"), [("lint", {"lint"}), ("lock contract",
+                                                                   {"contract", "lock"})])
+def test_the_ini_or_flag_switches_built_in_checks_on_and_off(project, admin_url, named, want):
+    result = pytest_in(project, admin_url, "-q", "--collect-only", f"--builtin-checks={named}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert checks_run(result.stdout) == want
+
+
+def test_an_unknown_built_in_check_is_one_line(project, admin_url):
+    result = pytest_in(project, admin_url, "-q", "--collect-only", "--builtin-checks=lnt")
+    assert result.returncode != 0
+    assert "BUILTIN_CHECKS names lnt: the built-in checks are contract, lifecycle, docs, " \
+           "lint, lock (or none)" in result.stdout + result.stderr
