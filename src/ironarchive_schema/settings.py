@@ -11,9 +11,10 @@ line behind the Makefile, the pytest plugin, the benchmark) resolves the setting
 passes the frozen :class:`Settings` down to everything it calls; nothing below reads them
 from anywhere else. The pytest plugin hands them to its xdist workers as plain data
 (:meth:`Settings.to_plain`), never through the environment. A child process gets an
-environment built from scratch by :func:`child_environment`: the few variables any program needs to run (``PATH``, ``HOME``,
-locale, proxies, Go's and npm's caches), then the settings the caller names, and nothing
-else, so the runner's ``DATABASE_URL``, ``PG*`` variables or ``MAKEFLAGS`` never reach it.
+environment built from scratch by :func:`child_environment`: the few variables any program
+needs to run (``PATH``, ``HOME``, locale, proxies, Go's and npm's caches), then the settings
+the caller names, and nothing else, so the runner's ``DATABASE_URL``, ``PG*`` variables or
+``MAKEFLAGS`` never reach it.
 """
 
 import os

@@ -159,7 +159,8 @@ def contract(gate_settings) -> dict:
         return load(gate_settings.contract_file)
     except ContractError as exc:
         raise GateFailure(str(exc), [("Fix", "the message says where; the contract's "
-                                             "layout is in ironarchive_schema.contract.layout")])
+                                             "layout is in ironarchive_schema.contract.layout")]
+                          ) from None
     except OSError as exc:
         raise GateFailure(f"{gate_settings.contract_file}: cannot read the contract: "
                           f"{exc.strerror}") from None
