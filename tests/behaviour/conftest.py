@@ -21,14 +21,14 @@ CATALOG_PARAMETERS = {
     "foreign_key": lambda s: [(key, {"key": key, **con}) for key, con in s["constraints"].items()
                               if con["type"] == "f"],
     # every table with an updated_at column
-    "updated_at_table": lambda s: [(t, t) for t in pg_catalog.base_tables(s)
+    "updated_at_table": lambda s: [(t, t) for t in pg_catalog.tables(s)
                                    if f"{t}.updated_at" in s["columns"]],
     # every NOT NULL column, as "table.column"
     "not_null_column": lambda s: [(key, key) for key, c in s["columns"].items()
                                   if not c["nullable"]
                                   and s["relations"][c["table"]]["kind"] == "r"],
     # every base table
-    "table": lambda s: [(t, t) for t in pg_catalog.base_tables(s)],
+    "table": lambda s: [(t, t) for t in pg_catalog.tables(s)],
 }
 
 
@@ -68,6 +68,6 @@ class Catalog(dict):
 
 
 @pytest.fixture(scope="session")
-def schema(catalog_snapshot) -> Catalog:
+def catalog(catalog_snapshot) -> Catalog:
     """``catalog_snapshot`` for Hypothesis tests (short in failure reports)."""
     return Catalog(catalog_snapshot)

@@ -66,8 +66,8 @@ def _as_read(value):
 
 @examples_share_fixtures
 @given(data=st.data())
-def test_valid_rows_are_accepted_as_written(db, schema, parents, table, data):
-    row = data.draw(valid_row(schema, table, parents), label=table)
+def test_valid_rows_are_accepted_as_written(db, catalog, parents, table, data):
+    row = data.draw(valid_row(catalog, table, parents), label=table)
     with db.transaction(force_rollback=True):
         written = rows.insert(db, table, **row)
     assert {c: _as_read(v) for c, v in row.items()} == written
@@ -214,9 +214,9 @@ def test_every_check_constraint_has_a_rule(catalog_snapshot):
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.constraint)
 @examples_share_fixtures
 @given(data=st.data())
-def test_rule_rejects_exactly_the_violating_rows(db, schema, parents, rule, data):
-    row = data.draw(valid_row(schema, rule.table, parents), label="valid row")
-    changes = data.draw(rule.values(schema, parents), label=f"{rule.constraint} columns")
+def test_rule_rejects_exactly_the_violating_rows(db, catalog, parents, rule, data):
+    row = data.draw(valid_row(catalog, rule.table, parents), label="valid row")
+    changes = data.draw(rule.values(catalog, parents), label=f"{rule.constraint} columns")
     row.update(changes)
     broken = {f"23514 {r.constraint}" for r in RULES if r.table == rule.table and not r.holds(row)}
     have = insert_in_savepoint(db, rule.table, row)

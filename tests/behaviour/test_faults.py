@@ -1,5 +1,5 @@
 """Migrations that fail, are killed, race each other or wait on a lock, on copies of the
-migrations folder with one migration added: what the database is left with, and that the
+migrations migrations_copy with one migration added: what the database is left with, and that the
 README's recovery ("A failed migration", "A killed migrate") brings it back.
 
 A slow migration is made deterministic by a gate: the test holds an advisory lock that the
@@ -41,7 +41,7 @@ GATED_DOWN = "DROP TABLE fault_probe_b;\nDROP TABLE fault_probe_a;\n"
 
 
 @pytest.fixture
-def folder(migrations_dir, tmp_path):
+def migrations_copy(migrations_dir, tmp_path):
     """A copy of the migrations under test; migrate runs as root, so any tmp dir will do."""
     return copy_migrations(migrations_dir, tmp_path / "migrations")
 
@@ -54,22 +54,23 @@ def watch(fresh_db_url):
 
 
 def tables(url: str) -> set[str]:
-    return set(pg_catalog.base_tables(pg_catalog.snapshot_of(url)))
+    return set(pg_catalog.tables(pg_catalog.snapshot_of(url)))
 
 
-def make(target: str, *args: str, database_url: str, folder) -> subprocess.CompletedProcess:
-    return commands.make(target, *args, DATABASE_URL=database_url, MIGRATIONS_DIR=folder)
+def make(target: str, *args: str, database_url: str,
+         migrations_copy) -> subprocess.CompletedProcess:
+    return commands.make(target, *args, DATABASE_URL=database_url, MIGRATIONS_DIR=migrations_copy)
 
 
 def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(
-        migrate_on, fresh_db_url, folder):
+        migrate_on, fresh_db_url, migrations_copy):
     """golang-migrate sends a file as one implicit transaction: the first statement is
     rolled back with the failing second one, and the version is recorded dirty."""
-    last_good = newest_version(folder)
-    version = add_migration(folder, "fails_part_way",
+    last_good = newest_version(migrations_copy)
+    version = add_migration(migrations_copy, "fails_part_way",
                             up="CREATE TABLE fault_probe_a (id integer);\nSELECT 1 / 0;\n",
                             down="DROP TABLE fault_probe_a;\n")
-    migrate = migrate_on(fresh_db_url, folder)
+    migrate = migrate_on(fresh_db_url, migrations_copy)
     before = pg_catalog.snapshot_of(fresh_db_url)
 
     with pytest.raises(MigrateError) as failed:
@@ -78,18 +79,18 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
     assert migrate.version() == Version(version, dirty=True)
     assert pg_catalog.diff(before, pg_catalog.snapshot_of(fresh_db_url)) == [], \
         "statements of a failed file stay"
-    status = make("migrate-status", database_url=fresh_db_url, folder=folder)
+    status = make("migrate-status", database_url=fresh_db_url, migrations_copy=migrations_copy)
     assert status.stdout.strip() == f"version: {version} (dirty)", status.stderr
     with pytest.raises(MigrateError, match="Dirty database version"):
         migrate.up()
 
     forced = make("migrate-force", f"VERSION={last_good}", database_url=fresh_db_url,
-                  folder=folder)
+                  migrations_copy=migrations_copy)
     assert forced.returncode == 0, forced.stderr
     assert migrate.version() == Version(last_good, dirty=False)
-    (folder / f"{version:06d}_fails_part_way.up.sql").write_text(
+    (migrations_copy / f"{version:06d}_fails_part_way.up.sql").write_text(
         "CREATE TABLE fault_probe_a (id integer);\n")
-    applied = make("migrate-up", database_url=fresh_db_url, folder=folder)
+    applied = make("migrate-up", database_url=fresh_db_url, migrations_copy=migrations_copy)
     assert applied.returncode == 0, applied.stderr
     assert migrate.version() == Version(version, dirty=False)
     assert "fault_probe_a" in tables(fresh_db_url)
@@ -97,14 +98,14 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
 
 @pytest.mark.parametrize("orphan", ["terminated", "left-to-finish"])
 def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
-        migrate_on, fresh_db_url, folder, watch, orphan):
+        migrate_on, fresh_db_url, migrations_copy, watch, orphan):
     """SIGKILL kills the client, not its backend: the backend goes on with the migration
     (and keeps migrate's lock) until it ends or is terminated. Terminated, nothing of the
     file is applied; left to finish, all of it is committed. Either way the version is
     dirty, and which version to force depends on which of the two happened."""
-    last_good = newest_version(folder)
-    version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
-    migrate = migrate_on(fresh_db_url, folder)
+    last_good = newest_version(migrations_copy)
+    version = add_migration(migrations_copy, "gated", up=GATED_UP, down=GATED_DOWN)
+    migrate = migrate_on(fresh_db_url, migrations_copy)
     before = pg_catalog.snapshot_of(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
     process = start(migrate, "up")
@@ -138,10 +139,10 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
     assert PROBES <= tables(fresh_db_url)
 
 
-def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fresh_db_url, folder,
-                                                                  watch):
-    version = add_migration(folder, "gated", up=GATED_UP, down=GATED_DOWN)
-    migrate = migrate_on(fresh_db_url, folder)
+def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fresh_db_url,
+                                                                  migrations_copy, watch):
+    version = add_migration(migrations_copy, "gated", up=GATED_UP, down=GATED_DOWN)
+    migrate = migrate_on(fresh_db_url, migrations_copy)
     key = migrate_lock_key(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
     processes = [start(migrate, "up"), start(migrate, "up")]

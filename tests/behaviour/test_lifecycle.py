@@ -28,7 +28,7 @@ def pytest_generate_tests(metafunc):
 
 def test_up_on_an_empty_database_builds_the_archives_tables(empty_db_url, migrate_on):
     migrate_on(empty_db_url).up()
-    assert CORE_TABLES <= set(pg_catalog.base_tables(pg_catalog.snapshot_of(empty_db_url)))
+    assert CORE_TABLES <= set(pg_catalog.tables(pg_catalog.snapshot_of(empty_db_url)))
 
 
 # --- data survives later migrations -----------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ironarchive_schema.contract.from_catalog import TABLE_KINDS
+from ironarchive_schema.catalog import pg_catalog
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 #: PostgreSQL silently truncates identifiers to 63 bytes (NAMEDATALEN - 1).
@@ -23,11 +23,6 @@ OPPOSITE = {"ASC": "DESC", "DESC": "ASC", "ASC NULLS FIRST": "DESC NULLS LAST",
 # ---------------------------------------------------------------------------------------
 # Reading the snapshot
 # ---------------------------------------------------------------------------------------
-
-def _tables(snapshot) -> list[str]:
-    return sorted(name for name, rel in snapshot["relations"].items()
-                  if rel["kind"] in TABLE_KINDS)
-
 
 def _rows(snapshot, section: str, table: str) -> dict[str, dict]:
     """Rows of ``section`` on ``table``, keyed by their own name."""
@@ -65,7 +60,8 @@ def _column_names(snapshot, table: str) -> list[str]:
 
 def every_table_has_a_primary_key(snapshot) -> list[str]:
     with_key = {con["table"] for con in snapshot["constraints"].values() if con["type"] == "p"}
-    return [f"{table}: no primary key" for table in _tables(snapshot) if table not in with_key]
+    return [f"{table}: no primary key" for table in pg_catalog.tables(snapshot)
+            if table not in with_key]
 
 
 def every_foreign_key_has_an_index_led_by_its_columns(snapshot) -> list[str]:
@@ -107,7 +103,7 @@ def no_index_duplicates_another(snapshot) -> list[str]:
 def no_timestamp_without_time_zone(snapshot) -> list[str]:
     """D1: values from Microsoft Graph are instants; without a zone they shift with TimeZone."""
     return [f"{table}.{name}: {col['type']} (want timestamp with time zone, D1)"
-            for table in _tables(snapshot)
+            for table in pg_catalog.tables(snapshot)
             for name, col in _rows(snapshot, "columns", table).items()
             if TIMESTAMP_WITHOUT_TIME_ZONE.match(col["type"])]
 
@@ -115,7 +111,7 @@ def no_timestamp_without_time_zone(snapshot) -> list[str]:
 def no_nullable_boolean(snapshot) -> list[str]:
     """D8: a NULL flag makes WHERE NOT flag miss rows."""
     return [f"{table}.{name}: nullable boolean (want NOT NULL with a default, D8)"
-            for table in _tables(snapshot)
+            for table in pg_catalog.tables(snapshot)
             for name, col in _rows(snapshot, "columns", table).items()
             if col["type"] == "boolean" and col["nullable"]]
 
@@ -123,7 +119,7 @@ def no_nullable_boolean(snapshot) -> list[str]:
 def every_table_and_column_is_commented(snapshot) -> list[str]:
     """D12: the catalog is the data dictionary."""
     problems = []
-    for table in _tables(snapshot):
+    for table in pg_catalog.tables(snapshot):
         if not (snapshot["relations"][table]["comment"] or "").strip():
             problems.append(f"{table}: no comment on the table")
         problems += [f"{table}.{name}: no comment on the column"
@@ -138,7 +134,7 @@ def _misnamed(table: str, name: str, want: str) -> str:
 
 def primary_keys_are_named_table_pkey(snapshot) -> list[str]:
     return [_misnamed(table, name, f"{table}_pkey")
-            for table in _tables(snapshot)
+            for table in pg_catalog.tables(snapshot)
             for name, con in _rows(snapshot, "constraints", table).items()
             if con["type"] == "p" and name != f"{table}_pkey"]
 
@@ -146,7 +142,7 @@ def primary_keys_are_named_table_pkey(snapshot) -> list[str]:
 def _named_table_columns(snapshot, contype: str, suffix: str) -> list[str]:
     """Constraints of ``contype`` not named ``<table>_<columns>_<suffix>``."""
     return [_misnamed(table, name, want)
-            for table in _tables(snapshot)
+            for table in pg_catalog.tables(snapshot)
             for name, con in _rows(snapshot, "constraints", table).items()
             if con["type"] == contype
             for want in [f"{table}_{'_'.join(con['columns'])}_{suffix}"] if name != want]
@@ -163,7 +159,7 @@ def unique_constraints_are_named_table_columns_key(snapshot) -> list[str]:
 def unique_indexes_are_named_table_columns_functions_key(snapshot) -> list[str]:
     """users_email_lower_key on (lower(email)): the columns, then the functions applied."""
     problems = []
-    for table in _tables(snapshot):
+    for table in pg_catalog.tables(snapshot):
         columns = _column_names(snapshot, table)
         for name, index in _rows(snapshot, "indexes", table).items():
             if index["unique"] and index["constraint"] is None:
@@ -177,7 +173,7 @@ def unique_indexes_are_named_table_columns_functions_key(snapshot) -> list[str]:
 def checks_are_named_table_column_check(snapshot) -> list[str]:
     """One column: <table>_<column>_check; several: <table>_<what it ensures>_check."""
     problems = []
-    for table in _tables(snapshot):
+    for table in pg_catalog.tables(snapshot):
         for name, con in _rows(snapshot, "constraints", table).items():
             if con["type"] != "c":
                 continue
@@ -193,7 +189,7 @@ def checks_are_named_table_column_check(snapshot) -> list[str]:
 def indexes_are_named_idx_table_leading_column(snapshot) -> list[str]:
     """idx_<table>_<leading column>, optionally followed by _<more columns or purpose>."""
     problems = []
-    for table in _tables(snapshot):
+    for table in pg_catalog.tables(snapshot):
         columns = _column_names(snapshot, table)
         for name, index in _rows(snapshot, "indexes", table).items():
             if index["unique"] or index["constraint"] is not None:
@@ -209,7 +205,7 @@ def triggers_are_named_for_their_job(snapshot) -> list[str]:
     """update_<table>_updated_at for update_updated_at_column(); else
     <subject>_<purpose>_trigger."""
     problems = []
-    for table in _tables(snapshot):
+    for table in pg_catalog.tables(snapshot):
         for name, trigger in _rows(snapshot, "triggers", table).items():
             if trigger["function"] == "update_updated_at_column":
                 if name != f"update_{table}_updated_at":
@@ -222,7 +218,7 @@ def triggers_are_named_for_their_job(snapshot) -> list[str]:
 def identifiers_are_snake_case_and_not_truncated(snapshot) -> list[str]:
     """Lower snake_case needs no quoting. A name of 63 bytes may be one PostgreSQL cut
     short without a word (a NOTICE at most), and the next migration misses it."""
-    tables = _tables(snapshot)
+    tables = pg_catalog.tables(snapshot)
     named = [(f"table {table}", table) for table in tables]
     for section in ("columns", "constraints", "triggers"):
         named += [(f"{section[:-1]} {table}.{name}", name) for table in tables

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from ironarchive_schema.contract.from_catalog import TABLE_KINDS
+from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.paths import REPO_ROOT
 
 TENANT_COLUMN = "tenant_id"
@@ -23,7 +23,7 @@ TENANT_COLUMN = "tenant_id"
 def scoped_tables(snapshot) -> dict[str, str]:
     """Each tenant-scoped table and its tenant column: every table with ``tenant_id``, and
     the table ``tenant_id`` references (the tenants themselves), by its referenced column."""
-    tables = {name for name, rel in snapshot["relations"].items() if rel["kind"] in TABLE_KINDS}
+    tables = set(pg_catalog.tables(snapshot))
     scoped = {column["table"]: TENANT_COLUMN for key, column in snapshot["columns"].items()
               if key == f"{column['table']}.{TENANT_COLUMN}" and column["table"] in tables}
     for con in snapshot["constraints"].values():

@@ -144,7 +144,7 @@ DROP TABLE t;
 
 
 @pytest.fixture
-def folder(tmp_path):
+def scratch_migrations(tmp_path):
     source = tmp_path / "migrations"
     source.mkdir()
     (source / "000001_a.up.sql").write_text("SELECT 1;\n")
@@ -154,23 +154,27 @@ def folder(tmp_path):
     return source
 
 
-def test_down_files_split_into_statements_past_comments_and_dollar_quotes(folder):
-    mutants = [m for m in remove_down_statement(folder) if m.down_file == "000002_b.down.sql"]
+def test_down_files_split_into_statements_past_comments_and_dollar_quotes(scratch_migrations):
+    mutants = [m for m in remove_down_statement(scratch_migrations)
+               if m.down_file == "000002_b.down.sql"]
     assert [(m.target, m.first_line, m.end_line) for m in mutants] == [
         ("000002_b.down.sql#1", 2, 3), ("000002_b.down.sql#2", 3, 5),
         ("000002_b.down.sql#3", 5, 10), ("000002_b.down.sql#4", 10, 11)]
 
 
-def test_a_down_mutant_removes_exactly_its_statement(folder, tmp_path):
-    third = [m for m in remove_down_statement(folder) if m.target == "000002_b.down.sql#3"][0]
-    copy = write(third, folder, tmp_path / "copy")
+def test_a_down_mutant_removes_exactly_its_statement(scratch_migrations, tmp_path):
+    third = [m for m in remove_down_statement(scratch_migrations)
+             if m.target == "000002_b.down.sql#3"][0]
+    copy = write(third, scratch_migrations, tmp_path / "copy")
     assert (copy / "000002_b.down.sql").read_text() == DOWN.replace(
         DOWN[DOWN.index("CREATE FUNCTION"):DOWN.index("DROP TABLE")], "")
-    assert (folder / "000002_b.down.sql").read_text() == DOWN  # the original is untouched
+    # the original is untouched
+    assert (scratch_migrations / "000002_b.down.sql").read_text() == DOWN
 
 
-def test_an_up_mutant_is_appended_to_the_newest_up_file_only(folder, tmp_path):
-    copy = write(Mutant("op:x", "op", "x", sql="DROP INDEX x;"), folder, tmp_path / "copy")
+def test_an_up_mutant_is_appended_to_the_newest_up_file_only(scratch_migrations, tmp_path):
+    copy = write(Mutant("op:x", "op", "x", sql="DROP INDEX x;"), scratch_migrations,
+                 tmp_path / "copy")
     assert (copy / "000002_b.up.sql").read_text() == "SELECT 2;\n\n-- mutant op:x\nDROP INDEX x;\n"
     assert (copy / "000001_a.up.sql").read_text() == "SELECT 1;\n"
 

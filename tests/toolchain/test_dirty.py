@@ -32,39 +32,39 @@ GATE = 4343
 
 
 @pytest.fixture
-def folder(migrations_dir, tmp_path):
+def migrations_copy(migrations_dir, tmp_path):
     return copy_migrations(migrations_dir, tmp_path / "migrations")
 
 
 @pytest.fixture
-def target(fresh_db_url, folder):
-    """``target(make_target, *args)`` on the test's database and folder."""
+def target(fresh_db_url, migrations_copy):
+    """``target(make_target, *args)`` on the test's database and migrations_copy."""
     return lambda name, *args: make(name, *args, DATABASE_URL=fresh_db_url,
-                                    MIGRATIONS_DIR=folder)
+                                    MIGRATIONS_DIR=migrations_copy)
 
 
-def status(fresh_db_url, folder) -> subprocess.CompletedProcess:
+def status(fresh_db_url, migrations_copy) -> subprocess.CompletedProcess:
     """The CLI behind `make migrate-status`, whose exit code make would turn into 2."""
-    return cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder)
+    return cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=migrations_copy)
 
 
-def start_migrate_up(url: str, folder) -> subprocess.Popen:
+def start_migrate_up(url: str, migrations_copy) -> subprocess.Popen:
     """`make migrate-up` in the background, in a session of its own (to signal its group);
     its output, stdout and stderr together, on ``stdout``."""
     return subprocess.Popen(
         ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=environment(DATABASE_URL=url, MIGRATIONS_DIR=folder), start_new_session=True)
+        env=environment(DATABASE_URL=url, MIGRATIONS_DIR=migrations_copy), start_new_session=True)
 
 
 def tables(url: str) -> set[str]:
-    return set(pg_catalog.base_tables(pg_catalog.snapshot_of(url)))
+    return set(pg_catalog.tables(pg_catalog.snapshot_of(url)))
 
 
-def test_a_failed_up_names_the_migration_and_the_recovery_that_works(fresh_db_url, folder,
+def test_a_failed_up_names_the_migration_and_the_recovery_that_works(fresh_db_url, migrations_copy,
                                                                       target):
-    last_good = newest_version(folder)
-    version = add_migration(folder, "fails_up",
+    last_good = newest_version(migrations_copy)
+    version = add_migration(migrations_copy, "fails_up",
                             up="CREATE TABLE dirty_probe (id integer);\nSELECT 1 / 0;\n",
                             down="DROP TABLE dirty_probe;\n")
     failed = target("migrate-up")
@@ -75,58 +75,60 @@ def test_a_failed_up_names_the_migration_and_the_recovery_that_works(fresh_db_ur
                       f"version {version}: make migrate-status says how to recover"], \
         failed.stderr
     assert "SELECT 1 / 0" not in failed.stderr, "the failing file is not repeated"
-    report = status(fresh_db_url, folder)
+    report = status(fresh_db_url, migrations_copy)
     assert (report.returncode, report.stdout) == (EXIT_DIRTY, f"version: {version} (dirty)\n")
     assert f"migration {version}'s up failed and was rolled back" in report.stderr
     assert f"`make migrate-force VERSION={last_good}` and `make migrate-up`" in report.stderr
     assert "division by zero" in report.stderr
     assert "make migrate-down" not in report.stderr
-    (folder / f"{version:06d}_fails_up.up.sql").write_text("CREATE TABLE dirty_probe (id int);\n")
+    (migrations_copy / f"{version:06d}_fails_up.up.sql").write_text(
+        "CREATE TABLE dirty_probe (id int);\n")
     assert target("migrate-force", f"VERSION={last_good}").returncode == 0
     assert target("migrate-up").returncode == 0
-    assert status(fresh_db_url, folder).stdout == f"version: {version}\n"
+    assert status(fresh_db_url, migrations_copy).stdout == f"version: {version}\n"
     assert "dirty_probe" in tables(fresh_db_url)
 
 
 def test_a_failed_down_is_not_reported_as_a_failed_up_of_the_version_before(
-        fresh_db_url, folder, target):
-    below = newest_version(folder)
-    version = add_migration(folder, "fails_down", up="CREATE TABLE dirty_probe (id integer);\n",
+        fresh_db_url, migrations_copy, target):
+    below = newest_version(migrations_copy)
+    version = add_migration(migrations_copy, "fails_down",
+                            up="CREATE TABLE dirty_probe (id integer);\n",
                             down="DROP TABLE dirty_probe;\nSELECT 1 / 0;\n")
     assert target("migrate-up").returncode == 0
     assert target("migrate-down").returncode != 0
-    report = status(fresh_db_url, folder)
+    report = status(fresh_db_url, migrations_copy)
     assert (report.returncode, report.stdout) == (EXIT_DIRTY, f"version: {below} (dirty)\n")
     assert f"migration {version}'s down failed and was rolled back: {version} is still " \
            f"applied" in report.stderr
     assert f"`make migrate-force VERSION={version}` and `make migrate-down`" in report.stderr
     assert f"migration {below}'s up failed" not in report.stderr
     assert "dirty_probe" in tables(fresh_db_url)
-    (folder / f"{version:06d}_fails_down.down.sql").write_text("DROP TABLE dirty_probe;\n")
+    (migrations_copy / f"{version:06d}_fails_down.down.sql").write_text("DROP TABLE dirty_probe;\n")
     assert target("migrate-force", f"VERSION={version}").returncode == 0
     assert target("migrate-down").returncode == 0
-    assert status(fresh_db_url, folder).stdout == f"version: {below}\n"
+    assert status(fresh_db_url, migrations_copy).stdout == f"version: {below}\n"
     assert "dirty_probe" not in tables(fresh_db_url)
 
 
 def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend(
-        migrate_on, fresh_db_url, folder, target):
+        migrate_on, fresh_db_url, migrations_copy, target):
     """SIGKILL ends make, the CLI and migrate; migrate's backend carries on at the gate."""
-    last_good = newest_version(folder)
+    last_good = newest_version(migrations_copy)
     version = add_migration(
-        folder, "gated", up=f"CREATE TABLE dirty_probe (id integer);\n"
+        migrations_copy, "gated", up=f"CREATE TABLE dirty_probe (id integer);\n"
                             f"SELECT pg_advisory_xact_lock({GATE});\n",
         down="DROP TABLE dirty_probe;\n")
     with admin.connect(fresh_db_url, autocommit=True) as watch:
         watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
-        process = start_migrate_up(fresh_db_url, folder)
+        process = start_migrate_up(fresh_db_url, migrations_copy)
         try:
             (backend,) = wait_for("the migration to wait at the gate",
                                   lambda: advisory_lock_holders(watch, GATE, granted=False))
         finally:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate(timeout=30)
-        running = status(fresh_db_url, folder)
+        running = status(fresh_db_url, migrations_copy)
         assert running.returncode == EXIT_DIRTY, running.stderr
         refused = target("migrate-up")
         assert refused.returncode == 2
@@ -135,30 +137,31 @@ def test_a_killed_migrate_is_reported_with_both_outcomes_and_the_running_backend
         assert f"pg_terminate_backend({backend})" in running.stderr
         terminate(watch, backend)
         assert backend not in [pid for pid, *_ in other_backends(watch)]
-    killed = status(fresh_db_url, folder)
+    killed = status(fresh_db_url, migrations_copy)
     assert killed.returncode == EXIT_DIRTY
     assert f"migrate was stopped (killed?) while migration {version}'s up ran" in killed.stderr
     assert f"`make migrate-force VERSION={version}`" in killed.stderr
     assert f"`make migrate-force VERSION={last_good}`" in killed.stderr
     assert "dirty_probe" not in tables(fresh_db_url), "terminated: nothing of it is applied"
-    (folder / f"{version:06d}_gated.up.sql").write_text("CREATE TABLE dirty_probe (id int);\n")
+    (migrations_copy / f"{version:06d}_gated.up.sql").write_text(
+        "CREATE TABLE dirty_probe (id int);\n")
     assert target("migrate-force", f"VERSION={last_good}").returncode == 0
     assert target("migrate-up").returncode == 0
-    assert migrate_on(fresh_db_url, folder).version() == Version(version, dirty=False)
+    assert migrate_on(fresh_db_url, migrations_copy).version() == Version(version, dirty=False)
 
 
-def test_dirty_without_a_record_names_both_readings(fresh_db_url, folder):
+def test_dirty_without_a_record_names_both_readings(fresh_db_url, migrations_copy):
     """Dirtied by migrate run by hand: no journal says which way it failed."""
-    below = newest_version(folder)
+    below = newest_version(migrations_copy)
     with admin.connect(fresh_db_url, autocommit=True) as conn:
         conn.execute("UPDATE schema_migrations SET dirty = true")
-    report = status(fresh_db_url, folder)
+    report = status(fresh_db_url, migrations_copy)
     assert report.returncode == EXIT_DIRTY
     assert "no record says how" in report.stderr
     assert f"migration {below}'s up failed" in report.stderr
 
 
-def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, target):
+def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, migrations_copy, target):
     """A script running `make migrate-status` sees the failure too (make says 2)."""
     with admin.connect(fresh_db_url, autocommit=True) as conn:
         conn.execute("UPDATE schema_migrations SET dirty = true")
@@ -169,18 +172,18 @@ def test_make_migrate_status_fails_on_a_dirty_database(fresh_db_url, folder, tar
 @pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
                          ids=["Ctrl-C to the group", "SIGTERM to make alone"])
 def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
-        migrate_on, fresh_db_url, folder, signum, to_group):
+        migrate_on, fresh_db_url, migrations_copy, signum, to_group):
     """Not killed mid-file (its backend would carry on, the database dirty): migrate is asked
     to stop after the running migration, which commits; the next one is not started."""
     gated = add_migration(
-        folder, "gated", up=f"SELECT pg_advisory_xact_lock({GATE});\n"
+        migrations_copy, "gated", up=f"SELECT pg_advisory_xact_lock({GATE});\n"
                             f"CREATE TABLE dirty_probe (id integer);\n",
         down="DROP TABLE dirty_probe;\n")
-    add_migration(folder, "after", up="CREATE TABLE dirty_after (id integer);\n",
+    add_migration(migrations_copy, "after", up="CREATE TABLE dirty_after (id integer);\n",
                   down="DROP TABLE dirty_after;\n")
     with admin.connect(fresh_db_url, autocommit=True) as watch:
         watch.execute("SELECT pg_advisory_lock(%s)", (GATE,))
-        process = start_migrate_up(fresh_db_url, folder)
+        process = start_migrate_up(fresh_db_url, migrations_copy)
         try:
             wait_for("the migration to wait at the gate",
                      lambda: advisory_lock_holders(watch, GATE, granted=False))
@@ -197,7 +200,7 @@ def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
     lines = [line for line in output.splitlines() if line.startswith("interrupted")]
     assert len(lines) == 1 and f"the database is at version {gated}" in lines[0], output
     assert "Traceback" not in output
-    assert migrate_on(fresh_db_url, folder).version() == Version(gated, dirty=False)
+    assert migrate_on(fresh_db_url, migrations_copy).version() == Version(gated, dirty=False)
     assert {"dirty_probe"} <= tables(fresh_db_url) and "dirty_after" not in tables(fresh_db_url)
-    report = status(fresh_db_url, folder)
+    report = status(fresh_db_url, migrations_copy)
     assert report.returncode == 0, report.stderr

@@ -53,7 +53,7 @@ def test_down_rejects_a_bad_count(fresh_db_url, n):
 
 
 @pytest.fixture
-def folder(migrations_dir, tmp_path):
+def migrations_copy(migrations_dir, tmp_path):
     """A copy of the migrations under test."""
     copy = tmp_path / "migrations"
     shutil.copytree(migrations_dir, copy)
@@ -62,22 +62,22 @@ def folder(migrations_dir, tmp_path):
 
 @pytest.mark.parametrize("already", [None, "add_mailbox_quota"],
                          ids=["new name", "name already used by the newest migration"])
-def test_create_makes_the_next_six_digit_pair(folder, already):
-    """The README's own example, also in a folder where someone already created it."""
+def test_create_makes_the_next_six_digit_pair(migrations_copy, already):
+    """The README's own example, also in a migrations_copy where someone already created it."""
     if already:
-        assert make("migrate-create", f"NAME={already}", f"MIGRATIONS_DIR={folder}"
+        assert make("migrate-create", f"NAME={already}", f"MIGRATIONS_DIR={migrations_copy}"
                     ).returncode == 0
-    before = {path.name for path in folder.iterdir()}
-    newest = max(migration.version for migration in read(folder))
-    result = make("migrate-create", "NAME=add_mailbox_quota", f"MIGRATIONS_DIR={folder}")
+    before = {path.name for path in migrations_copy.iterdir()}
+    newest = max(migration.version for migration in read(migrations_copy))
+    result = make("migrate-create", "NAME=add_mailbox_quota", f"MIGRATIONS_DIR={migrations_copy}")
     assert result.returncode == 0, result.stderr
-    created = sorted({path.name for path in folder.iterdir()} - before)
+    created = sorted({path.name for path in migrations_copy.iterdir()} - before)
     version = f"{newest + 1:06d}"
     assert created == [f"{version}_add_mailbox_quota.down.sql",
                        f"{version}_add_mailbox_quota.up.sql"]
-    assert result.stdout.split() == [str(folder / name) for name in created]
+    assert result.stdout.split() == [str(migrations_copy / name) for name in created]
     for name in created:
-        text = (folder / name).read_text()
+        text = (migrations_copy / name).read_text()
         assert text.startswith(f"-- {version}_add_mailbox_quota: ") and text.endswith(TIMEOUTS), \
             f"{name}: want a comment line, then the two SET LOCAL timeouts; have:\n{text}"
 
@@ -90,56 +90,58 @@ def test_create_rejects_a_bad_name(tmp_path, name):
     assert list(tmp_path.iterdir()) == []
 
 
-def next_pair(folder, name: str, up: str = "SELECT 1;\n", down: str = "SELECT 1;\n",
+def next_pair(migrations_copy, name: str, up: str = "SELECT 1;\n", down: str = "SELECT 1;\n",
               version: int | None = None) -> int:
-    version = version or max(migration.version for migration in read(folder)) + 1
-    (folder / f"{version:06d}_{name}.up.sql").write_text(TIMEOUTS + up)
-    (folder / f"{version:06d}_{name}.down.sql").write_text(TIMEOUTS + down)
+    version = version or max(migration.version for migration in read(migrations_copy)) + 1
+    (migrations_copy / f"{version:06d}_{name}.up.sql").write_text(TIMEOUTS + up)
+    (migrations_copy / f"{version:06d}_{name}.down.sql").write_text(TIMEOUTS + down)
     return version
 
 
-def bad_short_version(folder):
-    (folder / "4_x.up.sql").write_text(TIMEOUTS + "SELECT 1;\n")
-    (folder / "4_x.down.sql").write_text(TIMEOUTS + "SELECT 1;\n")
+def bad_short_version(migrations_copy):
+    (migrations_copy / "4_x.up.sql").write_text(TIMEOUTS + "SELECT 1;\n")
+    (migrations_copy / "4_x.down.sql").write_text(TIMEOUTS + "SELECT 1;\n")
     return "version-digits"
 
 
-def bad_title(folder):
-    next_pair(folder, "Bad-Name")
+def bad_title(migrations_copy):
+    next_pair(migrations_copy, "Bad-Name")
     return "snake-case"
 
 
-def up_without_down(folder):
-    version = next_pair(folder, "no_down")
-    (folder / f"{version:06d}_no_down.down.sql").unlink()
+def up_without_down(migrations_copy):
+    version = next_pair(migrations_copy, "no_down")
+    (migrations_copy / f"{version:06d}_no_down.down.sql").unlink()
     return "pair"
 
 
-def version_gap(folder):
-    next_pair(folder, "after_a_gap", version=max(m.version for m in read(folder)) + 2)
+def version_gap(migrations_copy):
+    newest = max(m.version for m in read(migrations_copy))
+    next_pair(migrations_copy, "after_a_gap", version=newest + 2)
     return "sequence"
 
 
-def released_migration_edited(folder):
-    with (folder / sorted(p.name for p in folder.glob("000001_*.up.sql"))[0]).open("a") as f:
+def released_migration_edited(migrations_copy):
+    first = sorted(p.name for p in migrations_copy.glob("000001_*.up.sql"))[0]
+    with (migrations_copy / first).open("a") as f:
         f.write("SELECT 1;\n")
     return "edited"
 
 
-def stray_file(folder):
-    (folder / "notes.txt").write_text("todo\n")
+def stray_file(migrations_copy):
+    (migrations_copy / "notes.txt").write_text("todo\n")
     return "stray"
 
 
-def commit_in_a_file(folder):
-    next_pair(folder, "commits", up="CREATE TABLE t_commit (id BIGINT);\nCOMMIT;\n")
+def commit_in_a_file(migrations_copy):
+    next_pair(migrations_copy, "commits", up="CREATE TABLE t_commit (id BIGINT);\nCOMMIT;\n")
     return "transaction-control"
 
 
-def created_but_not_written(folder):
+def created_but_not_written(migrations_copy):
     """Applied now, it would record its version with nothing done, and its body, written
     later, would never run."""
-    assert make("migrate-create", "NAME=not_written_yet", f"MIGRATIONS_DIR={folder}"
+    assert make("migrate-create", "NAME=not_written_yet", f"MIGRATIONS_DIR={migrations_copy}"
                 ).returncode == 0
     return "empty"
 
@@ -151,45 +153,46 @@ BREAKAGES = [bad_short_version, bad_title, up_without_down, version_gap,
 @pytest.mark.parametrize(("breakage", "target"),
                          [(breakage, "migrate-up") for breakage in BREAKAGES]
                          + [(version_gap, "migrate-down"), (version_gap, "migrate-force")])
-def test_migrate_refuses_what_the_gate_rejects_before_migrate_runs(fresh_db_url, folder,
+def test_migrate_refuses_what_the_gate_rejects_before_migrate_runs(fresh_db_url, migrations_copy,
                                                                     breakage, target):
     """Refused with the lint's own finding before any connection is made."""
-    rule = breakage(folder)
-    result = make(target, "VERSION=1", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={folder}")
+    rule = breakage(migrations_copy)
+    result = make(target, "VERSION=1", f"DATABASE_URL={fresh_db_url}",
+                  f"MIGRATIONS_DIR={migrations_copy}")
     assert result.returncode == 2, result.stderr
     assert f"refusing to run {target}" in result.stderr
     assert f" dir {rule}: " in result.stderr or f" lock {rule}: " in result.stderr, result.stderr
     assert "database:" not in result.stderr, f"it connected:\n{result.stderr}"
 
 
-def test_a_migration_not_locked_yet_runs(fresh_db_url, folder):
+def test_a_migration_not_locked_yet_runs(fresh_db_url, migrations_copy):
     """Being written is the normal state of the newest migration: it is not locked yet."""
-    version = next_pair(folder, "add_probe", up="CREATE TABLE make_probe (id BIGINT);\n",
+    version = next_pair(migrations_copy, "add_probe", up="CREATE TABLE make_probe (id BIGINT);\n",
                         down="DROP TABLE make_probe;\n")
-    result = make("migrate-up", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={folder}")
+    result = make("migrate-up", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={migrations_copy}")
     assert result.returncode == 0, result.stderr
     assert status_line(make("migrate-status", f"DATABASE_URL={fresh_db_url}",
-                            f"MIGRATIONS_DIR={folder}")) == f"version: {version}"
+                            f"MIGRATIONS_DIR={migrations_copy}")) == f"version: {version}"
 
 
 def test_a_version_added_below_the_current_one_is_reported_and_refused(migrate_on, fresh_db_url,
-                                                                       folder):
+                                                                       migrations_copy):
     """migrate applies only versions above the current one: a version that appears below it
     later would be skipped forever with `no change`."""
     # The database went through a gap, as the toolchain allowed before its pre-flight, and
     # its history says so; then the gap is filled in.
-    newest = max(migration.version for migration in read(folder))
-    next_pair(folder, "applied_later", version=newest + 2)
-    migrate_on(fresh_db_url, folder).up()
+    newest = max(migration.version for migration in read(migrations_copy))
+    next_pair(migrations_copy, "applied_later", version=newest + 2)
+    migrate_on(fresh_db_url, migrations_copy).up()
     journal.write(fresh_db_url, journal.Journal(
         [*range(1, newest + 1), newest + 2],
         {"command": "up", "from": newest, "to": newest + 2, "state": "done",
          "version": newest + 2}))
-    next_pair(folder, "filled_in", version=newest + 1)
-    status = cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=folder)
+    next_pair(migrations_copy, "filled_in", version=newest + 1)
+    status = cli("status", DATABASE_URL=fresh_db_url, MIGRATIONS_DIR=migrations_copy)
     assert status.returncode == recovery.EXIT_SKIPPED, status.stderr
     assert f"never applied {newest + 1:06d}" in status.stderr
-    up = make("migrate-up", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={folder}")
+    up = make("migrate-up", f"DATABASE_URL={fresh_db_url}", f"MIGRATIONS_DIR={migrations_copy}")
     assert up.returncode == 2 and "refusing to migrate up" in up.stderr, up.stderr
 
 

@@ -51,9 +51,13 @@ def snapshot_of(url: str) -> dict[str, dict[str, dict]]:
         return snapshot(conn)
 
 
-def base_tables(snap: dict) -> list[str]:
-    """The ordinary tables of a snapshot (no views, no partitioned parents), by name."""
-    return sorted(name for name, rel in snap["relations"].items() if rel["kind"] == "r")
+#: Relation kinds that are tables: ordinary and partitioned.
+TABLE_KINDS = ("r", "p")
+
+
+def tables(snap: dict) -> list[str]:
+    """The tables of a snapshot (ordinary and partitioned; no views, sequences...), by name."""
+    return sorted(name for name, rel in snap["relations"].items() if rel["kind"] in TABLE_KINDS)
 
 
 def snapshot(conn: psycopg.Connection, ignore_tables: tuple[str, ...] = (MIGRATE_TABLE,)

@@ -2,10 +2,9 @@
 
 import re
 
-from ironarchive_schema.catalog.pg_catalog import qualify
+from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.catalog.pg_catalog import TABLE_KINDS, qualify
 
-#: Relation kinds the contract calls tables (ordinary and partitioned).
-TABLE_KINDS = ("r", "p")
 VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
 POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
@@ -15,8 +14,8 @@ ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NUL
 
 def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> dict:
     """The catalog ``snapshot`` (plus the seeded ``settings`` rows) as a contract would say it."""
-    tables = {name: _empty_table(rel) for name, rel in snapshot["relations"].items()
-              if rel["kind"] in TABLE_KINDS}
+    tables = {name: _empty_table(snapshot["relations"][name])
+              for name in pg_catalog.tables(snapshot)}
     for key, col in snapshot["columns"].items():
         if col["table"] in tables:
             tables[col["table"]]["columns"][key[len(col["table"]) + 1:]] = {

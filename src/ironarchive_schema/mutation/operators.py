@@ -8,10 +8,10 @@ a migration that adds a table gets its mutants from the catalog alone.
 import re
 from collections.abc import Callable, Iterator
 
+from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.catalog.pg_catalog import qualify
 from ironarchive_schema.contract.from_catalog import (
     ACTION_CODES,
-    TABLE_KINDS,
     VOLATILITY,
 )
 from ironarchive_schema.mutation.mutant import Mutant, literal, qualified, quote
@@ -35,13 +35,9 @@ IN_LIST = re.compile(r"ANY \(ARRAY\[(?P<items>'[^\]]*?)\]")
 REGEX = re.compile(r"~ '\^(?P<pattern>(?:[^']|'')*)\$'")
 
 
-def _tables(snap: dict) -> set[str]:
-    return {key for key, rel in snap["relations"].items() if rel["kind"] in TABLE_KINDS}
-
-
 def _columns(snap: dict) -> Iterator[tuple[str, str, dict]]:
     """(table, column name, facts) of every column of a table."""
-    tables = _tables(snap)
+    tables = set(pg_catalog.tables(snap))
     for key, col in snap["columns"].items():
         if col["table"] in tables:
             yield col["table"], _name(key, col["table"]), col
