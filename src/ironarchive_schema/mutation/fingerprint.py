@@ -6,14 +6,18 @@ from pathlib import Path
 
 from ironarchive_schema.lint.lock import file_hash
 
-WATCHED = ("contract", "tests/contract", "tests/behaviour", "src/ironarchive_schema")
+# tests/conftest.py: the built-in checks are collected there.
+WATCHED = ("contract", "tests/conftest.py", "tests/contract", "tests/behaviour",
+           "src/ironarchive_schema")
 
 
 def fingerprint(repo_root: Path, migrations_dir: Path) -> dict[str, str]:
     """Path -> sha256 of every file the suites read."""
     files = [p for p in migrations_dir.glob("*.sql")]
-    for folder in WATCHED:
-        files += [p for p in (repo_root / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
+    for watched in WATCHED:
+        path = repo_root / watched
+        files += [path] if path.is_file() else [
+            p for p in path.rglob("*") if p.is_file() and p.suffix != ".pyc"]
     return {str(p): file_hash(p) for p in sorted(files)}
 
 
