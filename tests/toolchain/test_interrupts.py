@@ -34,9 +34,10 @@ from ironarchive_schema.postgres.binaries import find_bindir
 from ironarchive_schema.settings import child_environment
 
 #: Tests that start servers: the controller's, then a worker's own (test_servers.py), then
-#: enough contract tests to keep both workers busy.
-SELECTION = ("tests/toolchain/test_servers.py tests/contract -q -p no:randomly "
-             "-k 'embedded_server or contract'")
+#: enough contract tests to keep both workers busy (the built-in contract check, collected
+#: under tests/conftest.py, and tests/contract).
+SELECTION = ("tests/toolchain/test_servers.py tests/conftest.py tests/contract -q "
+             "-p no:randomly -k 'embedded_server or contract'")
 #: How long a moment, and then the end of everything after the signal, may take.
 MOMENT_TIMEOUT = 60
 EXIT_TIMEOUT = 30
