@@ -5,25 +5,15 @@ tables. Up, down and up again restoring the catalog exactly (D11) is the plugin'
 
 
 from ironarchive_schema.catalog import pg_catalog
-from ironarchive_schema.migrate.migration_files import read
-from ironarchive_schema.plugin.options import gate_settings
+
+# pytest calls it: each test that takes ``migration`` runs once per migration (v000001...).
+from ironarchive_schema.plugin.builtins.lifecycle import pytest_generate_tests  # noqa: F401
 from ironarchive_schema.postgres import admin
 
 from . import rows
 
 CORE_TABLES = {"tenants", "users", "mailboxes", "emails", "attachments", "jobs", "audit_logs",
                "settings"}
-
-
-def version_id(migration) -> str:
-    return f"v{migration.version:06d}"
-
-
-def pytest_generate_tests(metafunc):
-    """Each test that takes ``migration`` runs once per migration of the folder under test."""
-    if "migration" in metafunc.fixturenames:
-        migrations = read(gate_settings(metafunc.config).migrations_dir)
-        metafunc.parametrize("migration", migrations, ids=[version_id(m) for m in migrations])
 
 
 def test_up_on_an_empty_database_builds_the_archives_tables(empty_db_url, migrate_on):

@@ -64,6 +64,20 @@ def pytest_collect_file(file_path: Path, parent):
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    """A conftest named on the command line (``pytest tests/conftest.py::lint``) is not also
+    imported as a test module: the built-in checks are all that is collected there."""
+    if module_path.resolve() == checks_path(parent.config):
+        return NothingElse.from_parent(parent, path=module_path)
+    return None
+
+
+class NothingElse(pytest.File):
+    def collect(self):
+        return []
+
+
 class BuiltinChecks(pytest.File):
     """The built-in checks' modules, collected under a file of the project."""
 

@@ -12,7 +12,8 @@
   database, for lifecycle tests;
 - ``catalog_snapshot``: the migrated template's catalog, read once per run;
 - ``contract``: the reviewed contract; ``catalog_as_contract``: the migrated catalog in the
-  contract's shape (``seeded_settings``: the rows of a ``settings`` table, where there is one).
+  contract's shape (``seeded_settings``: the rows of a ``settings`` table, where there is one);
+- ``sqlfluff``, ``squawk``: the linters with the project's ``.sqlfluff`` and ``.squawk.toml``.
 """
 
 from collections.abc import Callable, Iterator
@@ -25,6 +26,8 @@ from ironarchive_schema import settings
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.contract.from_catalog import from_catalog
 from ironarchive_schema.contract.load import ContractError, load
+from ironarchive_schema.lint.sqlfluff_check import Sqlfluff
+from ironarchive_schema.lint.squawk_check import Squawk
 from ironarchive_schema.migrate.command import Migrate, MigrateError
 from ironarchive_schema.migrate.migration_files import newest_version
 from ironarchive_schema.plugin.failure import GateFailure
@@ -179,3 +182,16 @@ def catalog_as_contract(migrations_dir, catalog_snapshot, seeded_settings) -> di
     """The migrated database as the contract would state it: the contract checks compare
     the contract with this."""
     return from_catalog(catalog_snapshot, seeded_settings, newest_version(migrations_dir))
+
+
+@pytest.fixture(scope="session")
+def sqlfluff(gate_settings) -> Sqlfluff:
+    """sqlfluff with the project's .sqlfluff, started once per run (its start-up costs more
+    than linting a file)."""
+    return Sqlfluff(gate_settings.root / ".sqlfluff")
+
+
+@pytest.fixture(scope="session")
+def squawk(gate_settings) -> Squawk:
+    """squawk with the project's .squawk.toml."""
+    return Squawk(gate_settings.root / ".squawk.toml")

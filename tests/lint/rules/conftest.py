@@ -5,9 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from ironarchive_schema.lint.sqlfluff_check import Sqlfluff
-from ironarchive_schema.lint.squawk_check import Squawk
-
 
 @pytest.fixture
 def write_folder(tmp_path):
@@ -24,13 +21,3 @@ def write_folder(tmp_path):
         return folder
     return write
 
-
-@pytest.fixture(scope="session")
-def sqlfluff(gate_settings) -> Sqlfluff:
-    """sqlfluff with the project's .sqlfluff, started once per run (its start-up is slow)."""
-    return Sqlfluff(gate_settings.root / ".sqlfluff")
-
-
-@pytest.fixture(scope="session")
-def squawk(gate_settings) -> Squawk:
-    return Squawk(gate_settings.root / ".squawk.toml")

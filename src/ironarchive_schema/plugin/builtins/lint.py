@@ -9,8 +9,6 @@ import pytest
 
 from ironarchive_schema.lint import layout
 from ironarchive_schema.lint.findings import Finding, report
-from ironarchive_schema.lint.sqlfluff_check import Sqlfluff
-from ironarchive_schema.lint.squawk_check import Squawk
 from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.plugin.options import gate_settings
 
@@ -50,17 +48,6 @@ def checked_folder(migrations_dir) -> Path:
 @pytest.fixture(scope="module")
 def scanned(checked_folder):
     return layout.scan(checked_folder)
-
-
-@pytest.fixture(scope="session")
-def sqlfluff(gate_settings) -> Sqlfluff:
-    """sqlfluff started once per run: its start-up costs more than linting a file."""
-    return Sqlfluff(gate_settings.root / ".sqlfluff")
-
-
-@pytest.fixture(scope="session")
-def squawk(gate_settings) -> Squawk:
-    return Squawk(gate_settings.root / ".squawk.toml")
 
 
 def test_the_folder_holds_only_migration_files(scanned, checked_folder):
