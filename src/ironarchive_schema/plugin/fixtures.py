@@ -155,18 +155,33 @@ def catalog_snapshot(server_state, template_name) -> dict:
     return server_state["catalog"]
 
 
+CONTRACT_KEY = pytest.StashKey[dict | GateFailure]()
+
+
+def contract_of(config: pytest.Config) -> dict:
+    """The reviewed contract (``--contract``, ``contract_file``), every fact filled in: read
+    once per process, for collection and for the ``contract`` fixture alike."""
+    if CONTRACT_KEY not in config.stash:
+        path = settings_of(config).contract_file
+        try:
+            config.stash[CONTRACT_KEY] = load(path)
+        except ContractError as exc:
+            config.stash[CONTRACT_KEY] = GateFailure(str(exc), [(
+                "Fix", "the message says where; the contract's layout is in "
+                       "ironarchive_schema.contract.layout")])
+        except OSError as exc:
+            config.stash[CONTRACT_KEY] = GateFailure(
+                f"{path}: cannot read the contract: {exc.strerror}")
+    found = config.stash[CONTRACT_KEY]
+    if isinstance(found, GateFailure):
+        raise found
+    return found
+
+
 @pytest.fixture(scope="session")
-def contract(gate_settings) -> dict:
-    """The reviewed contract (``--contract``, ``contract_file``), every fact filled in."""
-    try:
-        return load(gate_settings.contract_file)
-    except ContractError as exc:
-        raise GateFailure(str(exc), [("Fix", "the message says where; the contract's "
-                                             "layout is in ironarchive_schema.contract.layout")]
-                          ) from None
-    except OSError as exc:
-        raise GateFailure(f"{gate_settings.contract_file}: cannot read the contract: "
-                          f"{exc.strerror}") from None
+def contract(pytestconfig) -> dict:
+    """The reviewed contract, every fact filled in."""
+    return contract_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")

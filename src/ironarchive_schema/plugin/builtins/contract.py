@@ -12,10 +12,9 @@ import pytest
 
 from ironarchive_schema.contract.checks import both_ways, declared
 from ironarchive_schema.contract.from_catalog import unstated
-from ironarchive_schema.contract.load import ContractError, load
 from ironarchive_schema.migrate.migration_files import newest_version
 from ironarchive_schema.plugin.failure import GateFailure
-from ironarchive_schema.plugin.options import gate_settings
+from ironarchive_schema.plugin.fixtures import contract_of
 
 FIX = "edit the contract where the change is intended (`make schema-diff` prints the difference)"
 
@@ -24,8 +23,8 @@ def pytest_generate_tests(metafunc):
     if "check" not in metafunc.fixturenames:
         return
     try:
-        contract = load(gate_settings(metafunc.config).contract_file)
-    except (ContractError, OSError):
+        contract = contract_of(metafunc.config)
+    except GateFailure:
         # One test, whose ``contract`` fixture fails with the reason in one line.
         metafunc.parametrize("check", [pytest.param(None, id="unreadable-contract")])
         return

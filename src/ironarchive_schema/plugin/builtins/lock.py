@@ -4,15 +4,14 @@ file is intact, every migration is locked and unchanged, and none locked is miss
 import pytest
 
 from ironarchive_schema.lint import lock
-from ironarchive_schema.plugin.builtins.lint import migration_files, no_findings
+
+# pytest calls pytest_generate_tests: per_migration("lock") runs once per file, lock:<name>.
+from ironarchive_schema.plugin.builtins.lint import (  # noqa: F401
+    no_findings,
+    pytest_generate_tests,
+)
 
 pytestmark = pytest.mark.lint
-
-
-def pytest_generate_tests(metafunc):
-    if metafunc.definition.get_closest_marker("per_migration"):
-        paths = migration_files(metafunc.config)
-        metafunc.parametrize("migration", paths, ids=[f"lock:{path.name}" for path in paths])
 
 
 @pytest.fixture(scope="module")
