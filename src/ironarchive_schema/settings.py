@@ -51,6 +51,7 @@ DEFAULTS: dict[str, str | None] = {
     "MIGRATIONS_LOCK": None,
     "CONTRACT_FILE": None,
     "BUILTIN_CHECKS": None,
+    "INVARIANTS_SKIP": None,
     "MUTATION_DIR": None,
     "BUILTIN_CHECKS_PATH": None,
     "DEVDB_DIR": None,

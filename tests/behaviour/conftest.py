@@ -14,9 +14,8 @@ from ironarchive_schema.plugin.session import collection_catalog
 #: argument name -> the (id, value) pairs it takes, from a catalog snapshot.
 CATALOG_PARAMETERS = {
     # every column of audit_logs, by name
-    "audit_logs_column": lambda s: [(key, key.split(".", 1)[1])
-                                    for key, c in s["columns"].items()
-                                    if c["table"] == "audit_logs"],
+    "audit_logs_column": lambda s: [(f"audit_logs.{name}", name)
+                                    for name in pg_catalog.on_table(s, "columns", "audit_logs")],
     # every foreign key, as its constraint entry plus its key "table.constraint"
     "foreign_key": lambda s: [(key, {"key": key, **con}) for key, con in s["constraints"].items()
                               if con["type"] == "f"],

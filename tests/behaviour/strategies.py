@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
+from ironarchive_schema.catalog import pg_catalog
+
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 #: For properties whose examples share the test's fixtures (``db`` is rolled back after the
@@ -85,8 +87,7 @@ def for_type(pg_type: str):
 
 
 def columns(snapshot: dict, table: str) -> dict[str, dict]:
-    return {key.split(".", 1)[1]: c for key, c in snapshot["columns"].items()
-            if c["table"] == table}
+    return pg_catalog.on_table(snapshot, "columns", table)
 
 
 def column_type(snapshot: dict, table: str, column: str) -> str:

@@ -8,13 +8,12 @@ import secrets
 import pytest
 from psycopg import sql
 
-from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres import admin, urls
 from ironarchive_schema.postgres.backends import EmbeddedServer
 
 from . import rows
 from .outcomes import ACCEPTED, outcome
 from .tenancy import APP_ROLE, session
-from .test_roles import with_login
 
 DENIED = "42501"
 
@@ -121,10 +120,10 @@ def test_the_role_lives_as_long_as_a_database_carries_it(own_cluster, migrate_on
     with admin.connect(own_cluster, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
             sql.Identifier(owner), sql.Literal(password)))
-    urls = [with_login(admin.create_database(own_cluster, admin.unique_name("role"),
+    databases = [urls.with_user(admin.create_database(own_cluster, admin.unique_name("role"),
                                                  owner=owner), owner, password)
             for _ in range(2)]
-    first, second = (migrate_on(url) for url in urls)
+    first, second = (migrate_on(url) for url in databases)
     assert not _role_exists(own_cluster)
     first.up()
     second.up()

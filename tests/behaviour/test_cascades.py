@@ -10,6 +10,8 @@ NULL, and every other row of every table stays as it was.
 import pytest
 from psycopg import sql
 
+from ironarchive_schema.catalog import pg_catalog
+
 from . import rows
 from .outcomes import ACCEPTED, attempt_to, describe, outcome
 
@@ -72,7 +74,7 @@ def test_a_child_needs_an_existing_parent(db, foreign_key):
         (parent[ref_column],))
     error = attempt_to(db, lambda: rows.new(db, foreign_key["table"],
                                             **_reference(foreign_key, parent)))
-    constraint = foreign_key["key"].split(".", 1)[1]
+    constraint = pg_catalog.member(foreign_key["key"], foreign_key)
     assert describe(error) == f"23503 {constraint}"
 
 

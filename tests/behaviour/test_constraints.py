@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from ironarchive_schema.catalog import pg_catalog
+
 from . import rows
 from .outcomes import ACCEPTED, attempt_to, describe, outcome
 from .strategies import (
@@ -236,7 +238,8 @@ FILLED_ON_INSERT = {"emails.tenant_id", "attachments.tenant_id"}
 def test_null_is_rejected_in_every_not_null_column(db, catalog_snapshot, not_null_column):
     """23502 naming the column, also where the column has a default. The row is a copy of a
     valid one with only that column NULL (PostgreSQL checks NOT NULL before uniqueness)."""
-    table, column = not_null_column.split(".", 1)
+    table = catalog_snapshot["columns"][not_null_column]["table"]
+    column = pg_catalog.member(not_null_column, catalog_snapshot["columns"][not_null_column])
     row = rows.new(db, table)
     (key,) = rows.primary_keys(catalog_snapshot)[table]
     if not_null_column in FILLED_ON_INSERT:

@@ -13,7 +13,8 @@ from commands import environment
 from ironarchive_schema.paths import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
-CHECKS = {"contract", "lifecycle", "lint", "lock"}  # what its ini switches on
+#: What its ini switches on.
+CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lint", "lock"}
 
 
 @pytest.fixture
@@ -92,5 +93,25 @@ def test_the_ini_or_flag_switches_built_in_checks_on_and_off(project, admin_url,
 def test_an_unknown_built_in_check_is_one_line(project, admin_url):
     result = pytest_in(project, admin_url, "-q", "--collect-only", "--builtin-checks=lnt")
     assert result.returncode != 0
-    assert "BUILTIN_CHECKS names lnt: the built-in checks are contract, lifecycle, docs, " \
-           "lint, lock (or none)" in result.stdout + result.stderr
+    assert "ERROR: BUILTIN_CHECKS names lnt: the built-in checks are contract, invariants, " \
+           "lifecycle, faults, roles, docs, lint, lock (or none)\n" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_invariant_a_new_migration_breaks_names_the_object(project, admin_url):
+    (project / "migrations" / "000003_add_note_pinned.up.sql").write_text(
+        "ALTER TABLE notes ADD COLUMN pinned boolean;\n")
+    (project / "migrations" / "000003_add_note_pinned.down.sql").write_text(
+        "ALTER TABLE notes DROP COLUMN pinned;\n")
+    result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::invariants")
+    assert result.returncode == 1, result.stdout
+    assert "\nnotes.pinned: nullable boolean (want NOT NULL with a default)\n" in result.stdout
+    assert "\nRule:\n    no_nullable_boolean: " in result.stdout
+    assert "1 failed" in result.stdout, "the other rules hold"
+
+
+def test_an_unknown_invariant_to_skip_is_one_line(project, admin_url):
+    result = pytest_in(project, admin_url, "-q", "--collect-only", "--invariants-skip=no_nulls")
+    assert result.returncode != 0
+    assert "ERROR: INVARIANTS_SKIP names no_nulls: the invariants are " in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

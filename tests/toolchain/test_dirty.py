@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from behaviour.processes import (
+from ironarchive_schema.migrate.background import (
     add_migration,
     advisory_lock_holders,
     copy_migrations,

@@ -60,6 +60,19 @@ def tables(snap: dict) -> list[str]:
     return sorted(name for name, rel in snap["relations"].items() if rel["kind"] in TABLE_KINDS)
 
 
+def member(key: str, row: dict) -> str:
+    """The own name of a table's column, constraint, trigger or policy: its key less the
+    ``<table>.`` it starts with (the table may be schema-qualified, the name hold dots)."""
+    return key[len(row["table"]) + 1:]
+
+
+def on_table(snap: dict, section: str, table: str) -> dict[str, dict]:
+    """A table's entries of ``section`` by their own names (indexes: their keys, which
+    carry no table)."""
+    return {key if section == "indexes" else member(key, row): row
+            for key, row in snap[section].items() if row["table"] == table}
+
+
 def snapshot(conn: psycopg.Connection, ignore_tables: tuple[str, ...] = (MIGRATE_TABLE,)
              ) -> dict[str, dict[str, dict]]:
     """Read the whole user-visible catalog of the connected database."""

@@ -18,25 +18,25 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
               for name in pg_catalog.tables(snapshot)}
     for key, col in snapshot["columns"].items():
         if col["table"] in tables:
-            tables[col["table"]]["columns"][key[len(col["table"]) + 1:]] = {
+            tables[col["table"]]["columns"][pg_catalog.member(key, col)] = {
                 "type": col["type"], "nullable": col["nullable"], "default": col["default"],
                 "comment": col["comment"]}
     for key, con in snapshot["constraints"].items():
         if con["table"] in tables:
-            _add_constraint(tables[con["table"]], key[len(con["table"]) + 1:], con)
+            _add_constraint(tables[con["table"]], pg_catalog.member(key, con), con)
     for name, index in snapshot["indexes"].items():
         if index["table"] in tables and index["constraint"] is None:
             _add_index(tables[index["table"]], name, index)
     for key, trigger in snapshot["triggers"].items():
         if trigger["table"] in tables:
-            tables[trigger["table"]]["triggers"][key[len(trigger["table"]) + 1:]] = {
+            tables[trigger["table"]]["triggers"][pg_catalog.member(key, trigger)] = {
                 "timing": trigger["timing"], "events": trigger["events"],
                 "level": trigger["level"],
                 "function": f"{qualify(trigger['function_schema'], trigger['function'])}()",
                 "when": _trigger_when(trigger["definition"])}
     for key, policy in snapshot["policies"].items():
         if policy["table"] in tables:
-            tables[policy["table"]]["policies"][key[len(policy["table"]) + 1:]] = {
+            tables[policy["table"]]["policies"][pg_catalog.member(key, policy)] = {
                 "command": POLICY_COMMANDS[policy["command"]],
                 "permissive": policy["permissive"], "roles": policy["roles"],
                 "using": policy["using_expr"], "check": policy["check_expr"]}

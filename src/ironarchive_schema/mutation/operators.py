@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from ironarchive_schema.catalog import pg_catalog
-from ironarchive_schema.catalog.pg_catalog import qualify
+from ironarchive_schema.catalog.pg_catalog import member, qualify
 from ironarchive_schema.contract.from_catalog import (
     ACTION_CODES,
     VOLATILITY,
@@ -40,11 +40,7 @@ def _columns(snap: dict) -> Iterator[tuple[str, str, dict]]:
     tables = set(pg_catalog.tables(snap))
     for key, col in snap["columns"].items():
         if col["table"] in tables:
-            yield col["table"], _name(key, col["table"]), col
-
-
-def _name(key: str, table: str) -> str:
-    return key[len(table) + 1:]
+            yield col["table"], member(key, col), col
 
 
 def _alter(table: str, action: str) -> str:
@@ -65,7 +61,7 @@ def drop_unique(snap: dict) -> Iterator[Mutant]:
         if con["type"] == "u":
             yield Mutant(f"drop_unique:{key}", "drop_unique", key,
                          _alter(con["table"],
-                                f"DROP CONSTRAINT {quote(_name(key, con['table']))} CASCADE"))
+                                f"DROP CONSTRAINT {quote(member(key, con))} CASCADE"))
     for key, idx in snap["indexes"].items():
         if idx["constraint"] is None and idx["unique"]:
             yield Mutant(f"drop_unique:{key}", "drop_unique", key,
@@ -98,7 +94,7 @@ def fk_on_delete(snap: dict) -> Iterator[Mutant]:
             if code == con["on_delete"]:
                 continue
             definition = f"{bare[:refs.end()]} ON DELETE {action}{bare[refs.end():]}"
-            name = quote(_name(key, con["table"]))
+            name = quote(member(key, con))
             yield Mutant(f"fk_on_delete:{key}={action}", "fk_on_delete", key,
                          _alter(con["table"], f"DROP CONSTRAINT {name}, "
                                 f"ADD CONSTRAINT {name} {definition}"))
@@ -108,7 +104,7 @@ def drop_check(snap: dict) -> Iterator[Mutant]:
     for key, con in snap["constraints"].items():
         if con["type"] == "c":
             yield Mutant(f"drop_check:{key}", "drop_check", key,
-                         _alter(con["table"], f"DROP CONSTRAINT {quote(_name(key, con['table']))}"))
+                         _alter(con["table"], f"DROP CONSTRAINT {quote(member(key, con))}"))
 
 
 def widenings(definition: str) -> Iterator[tuple[str, str]]:
@@ -135,7 +131,7 @@ def widen_check(snap: dict) -> Iterator[Mutant]:
     for key, con in snap["constraints"].items():
         if con["type"] != "c":
             continue
-        name = quote(_name(key, con["table"]))
+        name = quote(member(key, con))
         for label, definition in widenings(con["definition"]):
             yield Mutant(f"widen_check:{key}:{label}", "widen_check", key,
                          _alter(con["table"], f"DROP CONSTRAINT {name}, "
@@ -145,7 +141,7 @@ def widen_check(snap: dict) -> Iterator[Mutant]:
 def drop_trigger(snap: dict) -> Iterator[Mutant]:
     for key, trg in snap["triggers"].items():
         yield Mutant(f"drop_trigger:{key}", "drop_trigger", key,
-                     f"DROP TRIGGER {quote(_name(key, trg['table']))} "
+                     f"DROP TRIGGER {quote(member(key, trg))} "
                      f"ON {qualified(trg['table'])};")
 
 
@@ -235,16 +231,16 @@ COMMENT_TARGETS = {
     "relations": lambda key, row: f"{'VIEW' if row['kind'] == 'v' else 'TABLE'} {qualified(key)}"
     if row["kind"] in ("r", "p", "v") else None,
     "columns": lambda key, row:
-        f"COLUMN {qualified(row['table'])}.{quote(_name(key, row['table']))}",
+        f"COLUMN {qualified(row['table'])}.{quote(member(key, row))}",
     "constraints": lambda key, row:
-        f"CONSTRAINT {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
+        f"CONSTRAINT {quote(member(key, row))} ON {qualified(row['table'])}",
     "indexes": lambda key, row: f"INDEX {qualified(key)}",
     "triggers": lambda key, row:
-        f"TRIGGER {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
+        f"TRIGGER {quote(member(key, row))} ON {qualified(row['table'])}",
     "functions": lambda key, row:
         f"FUNCTION {qualified(key[:key.index('(')])}{key[key.index('('):]}",
     "policies": lambda key, row:
-        f"POLICY {quote(_name(key, row['table']))} ON {qualified(row['table'])}",
+        f"POLICY {quote(member(key, row))} ON {qualified(row['table'])}",
 }
 
 

@@ -15,7 +15,10 @@ from ironarchive_schema.plugin.options import gate_settings
 #: Name -> the module of its tests.
 CHECKS = {
     "contract": "ironarchive_schema.plugin.builtins.contract",
+    "invariants": "ironarchive_schema.plugin.builtins.invariants",
     "lifecycle": "ironarchive_schema.plugin.builtins.lifecycle",
+    "faults": "ironarchive_schema.plugin.builtins.faults",
+    "roles": "ironarchive_schema.plugin.builtins.roles",
     "docs": "ironarchive_schema.plugin.builtins.docs",
     "lint": "ironarchive_schema.plugin.builtins.lint",
     "lock": "ironarchive_schema.plugin.builtins.lock",
@@ -50,12 +53,20 @@ def checks_path(config: pytest.Config) -> Path:
     return config.inipath.resolve()
 
 
+@pytest.hookimpl(trylast=True)  # after the settings are resolved
 def pytest_configure(config):
+    """A wrong name among the checks or their settings stops the run here, in one line,
+    before anything is collected. A check's module may say what it needs of the settings
+    (``check_settings(config)``)."""
     config.addinivalue_line("markers", "builtin: a built-in check of the schema gate")
     config.addinivalue_line("markers", "lint: a check of the migrations' text, with no server "
                                        "(the SQL linters, the folder's rules, the lock)")
     config.addinivalue_line("markers", "per_migration(check): run once per migration file, "
                                        "with ids check:<file name>")
+    for name in enabled_checks(config):
+        check_settings = getattr(importlib.import_module(CHECKS[name]), "check_settings", None)
+        if check_settings is not None:
+            check_settings(config)
 
 
 def pytest_collect_file(file_path: Path, parent):

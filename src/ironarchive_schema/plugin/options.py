@@ -33,8 +33,10 @@ OPTIONS = (
     Option("CONTRACT_FILE", "--contract", "contract_file",
            "the reviewed schema contract (default: contract/schema.yaml)"),
     Option("BUILTIN_CHECKS", "--builtin-checks", "builtin_checks",
-           "the built-in checks to run, of contract, lifecycle, docs, lint and lock "
+           "the built-in checks to run, of contract, invariants, lifecycle, docs, lint, lock "
            "(default: all; 'none' for none)"),
+    Option("INVARIANTS_SKIP", "--invariants-skip", "invariants_skip",
+           "invariants of the built-in invariants check to leave out, by rule name"),
     Option("BUILTIN_CHECKS_PATH", "--builtin-checks-path", "builtin_checks_path",
            "the file the built-in checks are collected under, relative to the rootdir "
            "(default: conftest.py in the first testpath, else the ini file)"),

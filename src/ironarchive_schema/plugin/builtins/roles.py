@@ -1,10 +1,8 @@
-"""Managed PostgreSQL services give no superuser: the application's role owns its database
-and must be able to run every migration up, down and up again (trusted extensions only).
-Like a managed service's master user, it has CREATEROLE: migration 000002 creates the
-application's role ironarchive_app when the cluster does not have it yet."""
+"""Managed PostgreSQL services give no superuser: the role that owns the database must be able
+to run every migration up, down and up again (trusted extensions only). Like a managed
+service's master user it may create roles (CREATEROLE), but not databases."""
 
 import secrets
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from psycopg import sql
@@ -12,14 +10,8 @@ from psycopg import sql
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.migrate.migration_files import newest_version
-from ironarchive_schema.postgres import admin
-
-
-def with_login(url: str, role: str, password: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{quote(role, safe='')}:"
-                                            f"{quote(password, safe='')}@{host}"))
+from ironarchive_schema.plugin.failure import GateFailure
+from ironarchive_schema.postgres import admin, urls
 
 
 @pytest.fixture
@@ -36,10 +28,16 @@ def owner_url(admin_url):
                              "PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
     try:
         with admin.temporary(admin_url, "owned", owner=role) as url:
-            yield with_login(url, role, password), role
+            yield urls.with_user(url, role, password), role
     finally:
         with admin.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def same_catalog(want: dict, have: dict, title: str) -> None:
+    differences = pg_catalog.diff(want, have)
+    if differences:
+        raise GateFailure(title, [("Differences", "\n".join(differences))])
 
 
 def test_migrations_apply_and_roll_back_as_a_non_superuser_owner(owner_url, migrate_on):
@@ -51,13 +49,22 @@ def test_migrations_apply_and_roll_back_as_a_non_superuser_owner(owner_url, migr
         empty = pg_catalog.snapshot(conn)
 
     migrate.up()
-    assert migrate.version() == Version(newest_version(migrate.migrations_dir), dirty=False)
+    newest = Version(newest_version(migrate.migrations_dir), dirty=False)
+    if migrate.version() != newest:
+        raise GateFailure(f"up as owner {role}: want version {newest}, have {migrate.version()}")
     migrated = pg_catalog.snapshot_of(url)
-    owners = {name: rel["owner"] for name, rel in migrated["relations"].items()}
-    assert set(owners.values()) == {role}, owners
+    foreign = {name: rel["owner"] for name, rel in migrated["relations"].items()
+               if rel["owner"] != role}
+    if foreign:
+        raise GateFailure(f"up as owner {role}: relations owned by another role",
+                          [("Owners", "\n".join(f"{name}: {owner}"
+                                                for name, owner in sorted(foreign.items())))])
 
     migrate.down("all")
-    assert migrate.version() == Version(None, dirty=False)
-    assert pg_catalog.diff(empty, pg_catalog.snapshot_of(url)) == []
+    if migrate.version() != Version(None, dirty=False):
+        raise GateFailure(f"down all as owner {role}: want no version, have {migrate.version()}")
+    same_catalog(empty, pg_catalog.snapshot_of(url),
+                 f"down all as owner {role}: the catalog is not back to the empty database's")
     migrate.up()
-    assert pg_catalog.diff(migrated, pg_catalog.snapshot_of(url)) == []
+    same_catalog(migrated, pg_catalog.snapshot_of(url),
+                 f"up again as owner {role}: the catalog differs from the first up's")

@@ -1,25 +1,19 @@
-"""Migrations that fail, are killed, race each other or wait on a lock, on copies of the
-migrations migrations_copy with one migration added: what the database is left with, and that the
-README's recovery ("A failed migration", "A killed migrate") brings it back.
+"""Migrations that fail, are killed, race each other or wait on a lock, on a copy of the
+folder under test with one migration added: what the database is left with, and that
+golang-migrate's recovery (``force`` the right version, then ``up``) brings it back.
 
 A slow migration is made deterministic by a gate: the test holds an advisory lock that the
 migration's second statement waits for, so the test decides when (and whether) the
 migration goes on; nothing depends on sleeping long enough.
 """
 
-import subprocess
 import time
 
 import pytest
 
-import commands
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate import command as migrate_module
-from ironarchive_schema.migrate.command import MigrateError, Version
-from ironarchive_schema.migrate.migration_files import newest_version
-from ironarchive_schema.postgres import admin
-
-from .processes import (
+from ironarchive_schema.migrate.background import (
     add_migration,
     advisory_lock_holders,
     copy_migrations,
@@ -30,6 +24,9 @@ from .processes import (
     terminate,
     wait_for,
 )
+from ironarchive_schema.migrate.command import MigrateError, Version
+from ironarchive_schema.migrate.migration_files import newest_version
+from ironarchive_schema.postgres import admin
 
 GATE = 4242
 PROBES = {"fault_probe_a", "fault_probe_b"}
@@ -57,11 +54,6 @@ def tables(url: str) -> set[str]:
     return set(pg_catalog.tables(pg_catalog.snapshot_of(url)))
 
 
-def make(target: str, *args: str, database_url: str,
-         migrations_copy) -> subprocess.CompletedProcess:
-    return commands.make(target, *args, DATABASE_URL=database_url, MIGRATIONS_DIR=migrations_copy)
-
-
 def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(
         migrate_on, fresh_db_url, migrations_copy):
     """golang-migrate sends a file as one implicit transaction: the first statement is
@@ -79,19 +71,14 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
     assert migrate.version() == Version(version, dirty=True)
     assert pg_catalog.diff(before, pg_catalog.snapshot_of(fresh_db_url)) == [], \
         "statements of a failed file stay"
-    status = make("migrate-status", database_url=fresh_db_url, migrations_copy=migrations_copy)
-    assert status.stdout.strip() == f"version: {version} (dirty)", status.stderr
     with pytest.raises(MigrateError, match="Dirty database version"):
         migrate.up()
 
-    forced = make("migrate-force", f"VERSION={last_good}", database_url=fresh_db_url,
-                  migrations_copy=migrations_copy)
-    assert forced.returncode == 0, forced.stderr
+    migrate.force(last_good)
     assert migrate.version() == Version(last_good, dirty=False)
     (migrations_copy / f"{version:06d}_fails_part_way.up.sql").write_text(
         "CREATE TABLE fault_probe_a (id integer);\n")
-    applied = make("migrate-up", database_url=fresh_db_url, migrations_copy=migrations_copy)
-    assert applied.returncode == 0, applied.stderr
+    migrate.up()
     assert migrate.version() == Version(version, dirty=False)
     assert "fault_probe_a" in tables(fresh_db_url)
 

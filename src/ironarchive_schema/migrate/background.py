@@ -1,5 +1,7 @@
-"""Helpers for the tests that run migrate as a process: copies of the migrations folder,
-migrate's advisory lock, and waiting (with a deadline) for what other backends are doing."""
+"""migrate as a background process, and what its backends do seen from another session: for
+the checks that kill, race or block migrate (the built-in ``faults``) and tests of a
+project's own recovery. Copies of the migrations folder with a migration added, migrate's
+advisory lock, and waiting (with a deadline) for what other backends are doing."""
 
 import shutil
 import subprocess
