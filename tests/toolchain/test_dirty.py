@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 
+from commands import cli, environment, make
+from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate.background import (
     add_migration,
     advisory_lock_holders,
@@ -20,8 +22,6 @@ from ironarchive_schema.migrate.background import (
     terminate,
     wait_for,
 )
-from commands import cli, environment, make
-from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.migrate.migration_files import newest_version
 from ironarchive_schema.migrate.recovery import EXIT_DIRTY
