@@ -71,7 +71,8 @@ def every_foreign_key_has_an_index_led_by_its_columns(snapshot) -> list[str]:
 def no_index_duplicates_another(snapshot) -> list[str]:
     """Same table, method, keys (a backward scan serves the opposite order) and predicate,
     whatever their uniqueness: a constraint's own index counts too."""
-    seen, problems = {}, []
+    seen: dict[tuple, str] = {}
+    problems: list[str] = []
     # Constraints' and unique indexes first: the plain index is the one to drop.
     for name, index in sorted(snapshot["indexes"].items(), key=lambda item: (
             item[1]["constraint"] is None, not item[1]["unique"], item[0])):
