@@ -53,6 +53,7 @@ DEFAULTS: dict[str, str | None] = {
     "BUILTIN_CHECKS": None,
     "INVARIANTS_SKIP": None,
     "MUTATION_DIR": None,
+    "MUTATION_SUITES": None,
     "BUILTIN_CHECKS_PATH": None,
     "DEVDB_DIR": None,
     "PG_BINDIR": None,

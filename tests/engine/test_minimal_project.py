@@ -14,7 +14,7 @@ from ironarchive_schema.paths import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
 #: What its ini switches on.
-CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lint", "lock"}
+CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lint", "lock", "mutation"}
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_an_unknown_built_in_check_is_one_line(project, admin_url):
     result = pytest_in(project, admin_url, "-q", "--collect-only", "--builtin-checks=lnt")
     assert result.returncode != 0
     assert "ERROR: BUILTIN_CHECKS names lnt: the built-in checks are contract, invariants, " \
-           "lifecycle, faults, roles, docs, lint, lock (or none)\n" in result.stderr
+           "lifecycle, faults, roles, docs, lint, lock, mutation (or none)\n" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -1,7 +1,9 @@
 """``python -m ironarchive_schema.mutation``: the mutation run behind ``make mutation``.
 
-Starts one embedded PostgreSQL server for the whole run, derives the mutants of
-``MIGRATIONS_DIR`` from a database migrated with it, tests them two at a time, prints the
+Run in the project's folder. Its settings are the plugin's: the command line and
+environment, then ``[tool.pytest.ini_options]`` of its ``pyproject.toml`` (``migrations_dir``,
+``mutation_suites``...). Starts one embedded PostgreSQL server for the whole run, derives the
+mutants of ``MIGRATIONS_DIR`` from a database migrated with it, tests them two at a time, prints the
 table and the score, and writes ``docs/mutation.md`` and ``killers.json``. Exits 1 when a
 mutant survived that ``equivalent.yaml`` does not explain, or a run ended in an error.
 """
@@ -21,7 +23,7 @@ from ironarchive_schema.mutation.derive import derive
 from ironarchive_schema.mutation.fingerprint import changed, fingerprint
 from ironarchive_schema.mutation.runner import Runner, run_all, state
 from ironarchive_schema.mutation.sample import subset
-from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.plugin.options import ini_settings, project_ini
 from ironarchive_schema.postgres import admin
 from ironarchive_schema.postgres.backends import EmbeddedServer
 
@@ -30,17 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ironarchive_schema.mutation")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--subset", action="store_true", help="one mutant per operator only")
-    parser.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "mutation.md",
+    parser.add_argument("--doc", type=Path, default=Path("docs") / "mutation.md",
                         help="where to write the report ('-' for none); a whole run also "
                              "writes the killers of its mutants, tried first next time")
     args = parser.parse_args(argv)
     interrupts.install(announce=True)  # Ctrl-C removes the mutants' server and databases
 
     # Like the suite, the run reads no .env: it never touches the database named there.
-    config = settings.resolve(env_file=Path(os.devnull))
+    root = Path.cwd()
+    ini = project_ini(root)
+    config = settings.resolve(env_file=Path(os.devnull), ini=ini_settings(ini), root=root)
     config = config.with_values("the pinned build", MIGRATE_BIN=ensure_migrate(config))
     folder = config.migrations_dir
-    before = fingerprint(REPO_ROOT, folder)
+    testpaths = ini.get("testpaths", [])
+    before = fingerprint(config, testpaths)
     started = time.monotonic()
     server = EmbeddedServer(config)
     try:
@@ -53,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.subset:
             mutants = subset(mutants, reasons)
         with tempfile.TemporaryDirectory(prefix="ironarchive-mutants-") as workdir:
-            runner = Runner(config, server.admin_url, folder, REPO_ROOT, Path(workdir),
-                            reference, killers.known(config.mutation_dir))
+            runner = Runner(config, server.admin_url, folder, Path(workdir), reference,
+                            killers.known(config.mutation_dir))
             status, output = runner.baseline()
             if status != 0:
                 print(output[-5000:], file=sys.stderr)
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\n".join(report.table(results)))
     print(f"\n{report.score(results, reasons)}; {seconds:.0f} s")
-    moved = changed(before, fingerprint(REPO_ROOT, folder))
+    moved = changed(before, fingerprint(config, testpaths))
     if moved:
         print(f"error: these files changed during the run, so its results do not count "
               f"(docs/mutation.md is left as it was); run again: {', '.join(moved)}",

@@ -1,14 +1,15 @@
 """Apply and test mutants on one shared PostgreSQL server, two at a time at most.
 
 Each mutant is first migrated into a database of its own: a file that fails to apply makes
-the mutant ``invalid`` (neither killed nor survived). Then the contract and behaviour
-suites run on the mutated folder in a pytest process of their own (``-x``: the first
-failing test kills the mutant), against the same server, so each run only creates and
-drops its own admin. Both suites always run in full unless one test fails; the rest
-only orders them for an early kill. The likeliest killer runs alone first: the test that
-killed the mutant last time (``killers``), else for a down file the lifecycle tests. Then
-the suites: the contract first when the mutant changed what the contract states (catalog,
-seeded settings), else the behaviour suite.
+the mutant ``invalid`` (neither killed nor survived). Then the project's suites
+(``MUTATION_SUITES``, paths under the project's root; none: its testpaths) run on the
+mutated folder in a pytest process of their own (``-x``: the first failing test kills the
+mutant), against the same server, so each run only creates and drops its own admin. The
+suites always run in full unless one test fails; the rest only orders them for an early
+kill. The likeliest killer runs alone first: the test that killed the mutant last time
+(``killers``), else for a down file the suites' lifecycle tests (``-k lifecycle``). Then
+the suites: in the order given when the mutant changed what a contract states (catalog,
+seeded settings), so list the catalog's checks first; else the other way round.
 """
 
 import re
@@ -27,17 +28,24 @@ from ironarchive_schema.mutation.mutant import Mutant
 from ironarchive_schema.mutation.workspace import write
 from ironarchive_schema.postgres import admin
 
-#: What a mutant runs through: the plugin's built-in checks (collected under tests/conftest.py;
-#: those marked lint judge the files' text, and the lock would kill every mutant, so the
-#: inner runs leave them out), the contract's and the behaviour suites.
-SUITES = ("tests/conftest.py", "tests/contract", "tests/behaviour")
-# The tests that run down migrations: first for a mutant of a down file with no known killer.
-DOWN_TESTS = "tests/conftest.py::lifecycle"
+#: What the inner runs leave out: the lock, which would kill every mutant of a released file
+#: without looking at what it changed, and the mutation tests themselves. The other checks
+#: of the files' text stay: a mutant the SQL linters or the folder's rules refuse (a down
+#: file without its timeouts) would not get past the gate either.
+SELECTION = ("-m", "not lock and not mutation")
+#: The tests that run down migrations, by keyword: first for a mutant of a down file with no
+#: known killer.
+DOWN_TESTS = ("-k", "lifecycle")
 PYTEST_TIMEOUT = 900  # seconds; a whole unmutated run takes about 12 on 2 cores
 
 
 def _under(path: str, suite: str) -> bool:
     return path == suite or path.startswith(f"{suite}/")
+
+
+def suites(config: settings.Settings) -> tuple[str, ...]:
+    """``MUTATION_SUITES``: the paths a mutant runs through; none for the testpaths."""
+    return tuple((config.get("MUTATION_SUITES") or "").split())
 
 
 @dataclass(frozen=True)
@@ -62,12 +70,12 @@ def state(url: str) -> tuple[dict, dict | None]:
 
 class Runner:
     def __init__(self, config: settings.Settings, admin_url: str, migrations_dir: Path,
-                 repo_root: Path, workdir: Path, reference: tuple[dict, dict | None],
+                 workdir: Path, reference: tuple[dict, dict | None],
                  killers: dict[str, str] | None = None):
         self.config = config
         self.admin_url = admin_url
         self.migrations_dir = migrations_dir
-        self.repo_root = repo_root
+        self.suites = suites(config)
         self.workdir = workdir
         self.reference = reference
         self.killers = killers or {}
@@ -89,25 +97,26 @@ class Runner:
                  f"--first-failure-file={failure}"]
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-n", "0",
-             "-m", "not lint",
+             *SELECTION,
              "-p", "no:cacheprovider", "-p", f"{__package__}.firstfailure", *flags, *tests],
-            cwd=self.repo_root, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT)
+            cwd=self.config.root, env=env, capture_output=True, text=True, timeout=PYTEST_TIMEOUT)
         first = failure.read_text() if failure.exists() else None
         failure.unlink(missing_ok=True)
         return proc.returncode, (proc.stdout + proc.stderr).strip(), first
 
     def baseline(self) -> tuple[int, str]:
         """The suites on the unmutated folder: they must pass, or no kill means anything."""
-        status, output, _ = self._pytest(self.migrations_dir, SUITES)
+        status, output, _ = self._pytest(self.migrations_dir, self.suites)
         return status, output
 
     def _first(self, mutant: Mutant) -> tuple[str, ...]:
         """The tests likeliest to kill ``mutant``, tried alone before the suites."""
         known = self.killers.get(mutant.id, "")
-        if any(_under(known.split("::", 1)[0], suite) for suite in SUITES):
+        if known and (not self.suites or any(_under(known.split("::", 1)[0], suite)
+                                             for suite in self.suites)):
             return (known,)
-        if mutant.down_file and (self.repo_root / DOWN_TESTS.split("::", 1)[0]).exists():
-            return (DOWN_TESTS,)
+        if mutant.down_file:
+            return (*DOWN_TESTS, *self.suites)
         return ()
 
     def run(self, mutant: Mutant) -> Result:
@@ -123,7 +132,7 @@ class Runner:
             lines = (exc.output or str(exc)).strip().splitlines() or [str(exc)]
             return result("invalid", detail=lines[-1][:200])
         first = self._first(mutant)
-        suites = SUITES if visible else SUITES[::-1]
+        suites = self.suites if visible else self.suites[::-1]
         try:
             if first:
                 # Only a kill counts here: a pass, or a known killer that no longer exists,

@@ -22,6 +22,7 @@ CHECKS = {
     "docs": "ironarchive_schema.plugin.builtins.docs",
     "lint": "ironarchive_schema.plugin.builtins.lint",
     "lock": "ironarchive_schema.plugin.builtins.lock",
+    "mutation": "ironarchive_schema.plugin.builtins.mutation",
 }
 
 
@@ -61,6 +62,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "builtin: a built-in check of the schema gate")
     config.addinivalue_line("markers", "lint: a check of the migrations' text, with no server "
                                        "(the SQL linters, the folder's rules, the lock)")
+    config.addinivalue_line("markers", "lock: the checksum lock of the released migrations")
+    config.addinivalue_line("markers", "mutation: mutants of the migrations the suites must "
+                                       "kill, each in a pytest run of its own")
     config.addinivalue_line("markers", "per_migration(check): run once per migration file, "
                                        "with ids check:<file name>")
     for name in enabled_checks(config):

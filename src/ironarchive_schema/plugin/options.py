@@ -7,12 +7,14 @@ project's folder. The plugin reads no ``.env``: a test never sees the database n
 """
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ironarchive_schema import settings
+from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.postgres.backends import BACKENDS
 
 
@@ -23,6 +25,7 @@ class Option:
     ini: str
     help: str
     choices: tuple[str, ...] | None = None
+    ini_type: str | None = None  # "args": a TOML list, or words in a string
 
 
 OPTIONS = (
@@ -33,10 +36,13 @@ OPTIONS = (
     Option("CONTRACT_FILE", "--contract", "contract_file",
            "the reviewed schema contract (default: contract/schema.yaml)"),
     Option("BUILTIN_CHECKS", "--builtin-checks", "builtin_checks",
-           "the built-in checks to run, of contract, invariants, lifecycle, docs, lint, lock "
-           "(default: all; 'none' for none)"),
+           "the built-in checks to run, of contract, invariants, lifecycle, faults, roles, "
+           "docs, lint, lock, mutation (default: all; 'none' for none)"),
     Option("INVARIANTS_SKIP", "--invariants-skip", "invariants_skip",
            "invariants of the built-in invariants check to leave out, by rule name"),
+    Option("MUTATION_SUITES", "--mutation-suites", "mutation_suites",
+           "the paths each mutant runs through, catalog checks first (default: the testpaths)",
+           ini_type="args"),
     Option("BUILTIN_CHECKS_PATH", "--builtin-checks-path", "builtin_checks_path",
            "the file the built-in checks are collected under, relative to the rootdir "
            "(default: conftest.py in the first testpath, else the ini file)"),
@@ -72,15 +78,35 @@ def add_options(parser: pytest.Parser) -> None:
     for option in OPTIONS:
         group.addoption(option.flag, dest=option.setting.lower(), choices=option.choices,
                         help=f"{option.help} [ini: {option.ini}; env: {option.setting}]")
-        parser.addini(option.ini, help=option.help, default=None)
+        parser.addini(option.ini, help=option.help, type=option.ini_type,  # type: ignore[arg-type]
+                      default=None)
     parser.addini(HYPOTHESIS.ini, help=HYPOTHESIS.help, default=None)
+
+
+def project_ini(root: Path) -> dict:
+    """``[tool.pytest.ini_options]`` of the project's ``pyproject.toml``, for the commands that
+    run outside pytest (``make mutation``), so a setting is stated once for both."""
+    try:
+        with open(root / "pyproject.toml", "rb") as file:
+            return tomllib.load(file).get("tool", {}).get("pytest", {}).get("ini_options", {})
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ToolchainError(f"cannot read {root / 'pyproject.toml'}: {exc}") from exc
+
+
+def ini_settings(ini: dict) -> dict[str, str | None]:
+    """The plugin's options among ``ini``, by setting name (a list joined by spaces)."""
+    values = {option.setting: ini.get(option.ini) for option in (*OPTIONS, HYPOTHESIS)}
+    return {name: " ".join(map(str, value)) if isinstance(value, list) else value
+            for name, value in values.items()}
 
 
 def resolve_settings(config: pytest.Config) -> settings.Settings:
     command_line = {option.setting: config.getoption(option.setting.lower())
                     for option in OPTIONS}
     command_line[HYPOTHESIS.setting] = config.getoption("hypothesis_profile", None)
-    ini = {option.setting: config.getini(option.ini) for option in (*OPTIONS, HYPOTHESIS)}
+    ini = ini_settings({option.ini: config.getini(option.ini) for option in (*OPTIONS, HYPOTHESIS)})
     resolved = settings.resolve(command_line, env_file=Path(os.devnull), ini=ini,
                                 root=config.rootpath)
     backend = resolved.get("POSTGRES_BACKEND")

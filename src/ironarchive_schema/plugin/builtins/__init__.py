@@ -2,8 +2,13 @@
 golang-migrate project switches on or off by ``BUILTIN_CHECKS`` (``plugin.collection``).
 
 - ``contract``: the migrated catalog is exactly what the contract declares, both ways;
+- ``invariants``: the rules every schema keeps (:mod:`catalog.invariants`), one test each;
 - ``lifecycle``: every migration up, down and up again through the real migrate;
+- ``faults``: a migration failing part way, a killed migrate, two at once, a migrate
+  blocked on its lock, and the recovery of each;
+- ``roles``: up, down and up as a database owner without superuser;
 - ``docs``: the generated data dictionary is current;
 - ``lint`` and ``lock`` (marker ``lint``, no server): the folder's rules, sqlfluff and
-  squawk with the project's configs, and the checksum lock of released migrations.
+  squawk with the project's configs, and the checksum lock of released migrations;
+- ``mutation`` (marker ``mutation``): one mutant of each operator, killed by the suites.
 """

@@ -11,7 +11,7 @@ from ironarchive_schema.plugin.builtins.lint import (  # noqa: F401
     pytest_generate_tests,
 )
 
-pytestmark = pytest.mark.lint
+pytestmark = [pytest.mark.lint, pytest.mark.lock]
 
 
 @pytest.fixture(scope="module")
