@@ -115,3 +115,18 @@ def test_an_unknown_invariant_to_skip_is_one_line(project, admin_url):
     assert result.returncode != 0
     assert "ERROR: INVARIANTS_SKIP names no_nulls: the invariants are " in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_migration_only_a_superuser_may_run_fails_the_roles_check(project, admin_url):
+    """An event trigger needs a superuser, which a managed service's owner is not."""
+    (project / "migrations" / "000003_watch_ddl.up.sql").write_text(
+        "CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;\n"
+        "CREATE EVENT TRIGGER note_ddl_trigger ON ddl_command_end EXECUTE FUNCTION note_ddl();\n")
+    (project / "migrations" / "000003_watch_ddl.down.sql").write_text(
+        "DROP EVENT TRIGGER note_ddl_trigger;\nDROP FUNCTION note_ddl();\n")
+    result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::roles")
+    assert result.returncode == 1, result.stdout
+    assert re.search(r'\nmigrate up failed \(exit 1\): migration failed: permission denied to '
+                     r'create event trigger "note_ddl_trigger"', result.stdout), result.stdout
+    assert "\nmigrate:\n    1/u create_notes" in result.stdout
+    assert "Traceback" not in result.stdout and "command.py:" not in result.stdout

@@ -1,5 +1,5 @@
 """The mutation operators on hand-made catalog facts: each breaks what it names, and only
-that, with SQL PostgreSQL accepts (``test_subset.py`` applies one of each for real)."""
+that, with SQL PostgreSQL accepts (the built-in mutation check applies one of each for real)."""
 
 import pytest
 

@@ -12,7 +12,7 @@ def report(nodeid: str, duration: float) -> SimpleNamespace:
 
 def test_time_is_added_up_by_folder_of_tests():
     folders = by_folder([report("tests/contract/test_contract.py::test_a", 0.5),
-                         report("tests/contract/test_invariants.py::test_b", 0.25),
+                         report("tests/contract/test_tenant_boundary.py::test_b", 0.25),
                          report("tests/behaviour/test_cascades.py::test_c", 2.0)])
     assert folders == {"contract": 0.75, "behaviour": 2.0}
 

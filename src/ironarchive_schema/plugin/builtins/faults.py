@@ -26,6 +26,8 @@ from ironarchive_schema.migrate.background import (
 )
 from ironarchive_schema.migrate.command import MigrateError, Version
 from ironarchive_schema.migrate.migration_files import newest_version
+from ironarchive_schema.plugin.builtins.verdicts import expect, same_catalog, same_version
+from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.postgres import admin
 
 GATE = 4242
@@ -54,6 +56,22 @@ def tables(url: str) -> set[str]:
     return set(pg_catalog.tables(pg_catalog.snapshot_of(url)))
 
 
+def has_probes(url: str, probes: set[str], title: str) -> None:
+    missing = probes - tables(url)
+    expect(not missing, f"{title}: tables {', '.join(sorted(missing))} are missing")
+
+
+def refused(action, title: str, want: str) -> MigrateError:
+    """The MigrateError ``action`` raises, saying ``want``."""
+    try:
+        action()
+    except MigrateError as error:
+        said = f"{error}\n{error.output or ''}"
+        expect(want in said, f"{title}: want migrate to say {want!r}", [("migrate", said)])
+        return error
+    raise GateFailure(f"{title}: want migrate to fail saying {want!r}; it succeeded")
+
+
 def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recovers(
         migrate_on, fresh_db_url, migrations_copy):
     """golang-migrate sends a file as one implicit transaction: the first statement is
@@ -65,22 +83,20 @@ def test_a_migration_failing_part_way_applies_nothing_and_the_force_path_recover
     migrate = migrate_on(fresh_db_url, migrations_copy)
     before = pg_catalog.snapshot_of(fresh_db_url)
 
-    with pytest.raises(MigrateError) as failed:
-        migrate.up()
-    assert failed.value.returncode == 1 and "division by zero" in failed.value.output
-    assert migrate.version() == Version(version, dirty=True)
-    assert pg_catalog.diff(before, pg_catalog.snapshot_of(fresh_db_url)) == [], \
-        "statements of a failed file stay"
-    with pytest.raises(MigrateError, match="Dirty database version"):
-        migrate.up()
+    failed = refused(migrate.up, "up with a file failing part way", "division by zero")
+    expect(failed.returncode == 1, f"the failed up: want exit 1, have {failed.returncode}")
+    same_version(migrate, Version(version, dirty=True), "after the failed up")
+    same_catalog(before, pg_catalog.snapshot_of(fresh_db_url),
+                 "statements of the failed file stay (+ left behind)")
+    refused(migrate.up, "up on the dirty database", "Dirty database version")
 
     migrate.force(last_good)
-    assert migrate.version() == Version(last_good, dirty=False)
+    same_version(migrate, Version(last_good, dirty=False), f"force {last_good}")
     (migrations_copy / f"{version:06d}_fails_part_way.up.sql").write_text(
         "CREATE TABLE fault_probe_a (id integer);\n")
     migrate.up()
-    assert migrate.version() == Version(version, dirty=False)
-    assert "fault_probe_a" in tables(fresh_db_url)
+    same_version(migrate, Version(version, dirty=False), "up after the fix")
+    has_probes(fresh_db_url, {"fault_probe_a"}, "up after the fix")
 
 
 @pytest.mark.parametrize("orphan", ["terminated", "left-to-finish"])
@@ -103,27 +119,30 @@ def test_a_killed_migrate_leaves_all_or_nothing_and_the_recovery_fixes_it(
         finish(process)
     finally:
         process.kill()
-    assert backend in [pid for pid, *_ in other_backends(watch)], "the backend outlives migrate"
-    assert advisory_lock_holders(watch, migrate_lock_key(fresh_db_url), granted=True) == [backend]
+    expect(backend in [pid for pid, *_ in other_backends(watch)],
+           f"the killed migrate's backend {backend} did not outlive it")
+    holders = advisory_lock_holders(watch, migrate_lock_key(fresh_db_url), granted=True)
+    expect(holders == [backend], f"migrate's lock: want held by its backend {backend}, "
+                                 f"have {holders}")
 
     if orphan == "terminated":
         terminate(watch, backend)
         watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
-        assert pg_catalog.diff(before, pg_catalog.snapshot_of(fresh_db_url)) == [], \
-            "a killed migration left a trace"
+        same_catalog(before, pg_catalog.snapshot_of(fresh_db_url),
+                     "the killed, terminated migration left a trace (+)")
         recover_to = last_good
     else:
         watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
         wait_for("the orphaned backend to finish",
                  lambda: backend not in [pid for pid, *_ in other_backends(watch)])
-        assert PROBES <= tables(fresh_db_url), "the orphan commits the whole file"
+        has_probes(fresh_db_url, PROBES, "the orphan left to finish commits the whole file")
         recover_to = version
-    assert migrate.version() == Version(version, dirty=True)
+    same_version(migrate, Version(version, dirty=True), "after the killed migrate")
 
     migrate.force(recover_to)
     migrate.up()
-    assert migrate.version() == Version(version, dirty=False)
-    assert PROBES <= tables(fresh_db_url)
+    same_version(migrate, Version(version, dirty=False), f"force {recover_to}, then up")
+    has_probes(fresh_db_url, PROBES, f"force {recover_to}, then up")
 
 
 def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fresh_db_url,
@@ -138,17 +157,22 @@ def test_two_migrate_up_at_once_both_end_clean_one_having_waited(migrate_on, fre
         wait_for("one migrate at the gate and one queued for migrate's lock", lambda: (
             len(advisory_lock_holders(watch, GATE, granted=False)) == 1
             and len(advisory_lock_holders(watch, key, granted=False)) == 1))
-        assert advisory_lock_holders(watch, key, granted=True) == \
-            advisory_lock_holders(watch, GATE, granted=False)
+        holder = advisory_lock_holders(watch, key, granted=True)
+        at_gate = advisory_lock_holders(watch, GATE, granted=False)
+        expect(holder == at_gate, f"migrate's lock: want held by the migrate at the gate "
+                                  f"{at_gate}, have {holder}")
         watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
         results = [finish(process) for process in processes]
     finally:
         for process in processes:
             process.kill()
-    assert [code for code, _ in results] == [0, 0], results
+    outputs = [("migrate", f"exit {code}: {output}") for code, output in results]
+    expect([code for code, _ in results] == [0, 0], "two migrate up at once: want both to "
+                                                    "exit 0", outputs)
     said = sorted("no change" if "no change" in output else "applied" for _, output in results)
-    assert said == ["applied", "no change"], results
-    assert migrate.version() == Version(version, dirty=False)
+    expect(said == ["applied", "no change"], "two migrate up at once: want one to apply and "
+                                             "one to find no change", outputs)
+    same_version(migrate, Version(version, dirty=False), "after two migrate up at once")
 
 
 def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(migrate_on, migrations_dir,
@@ -161,11 +185,14 @@ def test_a_migrate_blocked_on_its_lock_is_killed_by_our_timeout(migrate_on, migr
     key = migrate_lock_key(fresh_db_url)
     watch.execute("SELECT pg_advisory_lock(%s)", (key,))
     started = time.monotonic()
-    with pytest.raises(MigrateError) as timed_out:
-        migrate.version()
-    assert "-lock-timeout 1" in migrate.describe("version")
-    assert timed_out.value.returncode is None, timed_out.value.output
-    assert "timed out" in str(timed_out.value)
-    assert time.monotonic() - started >= 2
+    timed_out = refused(migrate.version, "migrate version behind a held lock", "timed out")
+    waited = time.monotonic() - started
+    expect("-lock-timeout 1" in migrate.describe("version"),
+           "migrate is not given -lock-timeout", [("Command", migrate.describe("version"))])
+    expect(timed_out.returncode is None, f"migrate behind a held lock: want killed by the "
+                                         f"timeout, have exit {timed_out.returncode}",
+           [("migrate", timed_out.output or "")])
+    expect(waited >= 2, f"migrate behind a held lock gave up after {waited:.1f} s, before "
+                        f"its 2 s timeout")
     (orphan,) = advisory_lock_holders(watch, key, granted=False)
     terminate(watch, orphan)

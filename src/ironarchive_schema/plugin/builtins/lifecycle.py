@@ -9,6 +9,7 @@ migration added tomorrow is checked by the same tests (ids ``v000002``...):
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.migrate.migration_files import newest_version, read
+from ironarchive_schema.plugin.builtins.verdicts import same_catalog, same_version
 from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.plugin.options import gate_settings
 
@@ -22,18 +23,6 @@ def pytest_generate_tests(metafunc):
     if "migration" in metafunc.fixturenames:
         migrations = read(gate_settings(metafunc.config).migrations_dir)
         metafunc.parametrize("migration", migrations, ids=[version_id(m) for m in migrations])
-
-
-def same_catalog(want: dict, have: dict, title: str, fix: str) -> None:
-    differences = pg_catalog.diff(want, have)
-    if differences:
-        raise GateFailure(title, [("Differences", "\n".join(differences)), ("Fix", fix)])
-
-
-def same_version(migrate, want: Version, title: str) -> None:
-    have = migrate.version()
-    if have != want:
-        raise GateFailure(f"{title}: want version {want}, have {have}")
 
 
 def test_down_undoes_up_one_version_at_a_time(empty_db_url, migrate_on, migrations_dir,

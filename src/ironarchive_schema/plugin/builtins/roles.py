@@ -10,7 +10,7 @@ from psycopg import sql
 from ironarchive_schema.catalog import pg_catalog
 from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.migrate.migration_files import newest_version
-from ironarchive_schema.plugin.failure import GateFailure
+from ironarchive_schema.plugin.builtins.verdicts import expect, same_catalog, same_version
 from ironarchive_schema.postgres import admin, urls
 
 
@@ -34,35 +34,26 @@ def owner_url(admin_url):
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def same_catalog(want: dict, have: dict, title: str) -> None:
-    differences = pg_catalog.diff(want, have)
-    if differences:
-        raise GateFailure(title, [("Differences", "\n".join(differences))])
-
-
 def test_migrations_apply_and_roll_back_as_a_non_superuser_owner(owner_url, migrate_on):
     url, role = owner_url
     migrate = migrate_on(url)
     with admin.connect(url) as conn:
-        assert conn.execute("SELECT current_user, rolsuper FROM pg_roles "
-                            "WHERE rolname = current_user").fetchone() == (role, False)
+        who = conn.execute("SELECT current_user, rolsuper FROM pg_roles "
+                           "WHERE rolname = current_user").fetchone()
+        expect(who == (role, False), f"the owner's login: want {role}, no superuser; have {who}")
         empty = pg_catalog.snapshot(conn)
 
     migrate.up()
-    newest = Version(newest_version(migrate.migrations_dir), dirty=False)
-    if migrate.version() != newest:
-        raise GateFailure(f"up as owner {role}: want version {newest}, have {migrate.version()}")
+    same_version(migrate, Version(newest_version(migrate.migrations_dir), dirty=False),
+                 f"up as owner {role}")
     migrated = pg_catalog.snapshot_of(url)
     foreign = {name: rel["owner"] for name, rel in migrated["relations"].items()
                if rel["owner"] != role}
-    if foreign:
-        raise GateFailure(f"up as owner {role}: relations owned by another role",
-                          [("Owners", "\n".join(f"{name}: {owner}"
-                                                for name, owner in sorted(foreign.items())))])
+    expect(not foreign, f"up as owner {role}: relations owned by another role",
+           [("Owners", "\n".join(f"{name}: {owner}" for name, owner in sorted(foreign.items())))])
 
     migrate.down("all")
-    if migrate.version() != Version(None, dirty=False):
-        raise GateFailure(f"down all as owner {role}: want no version, have {migrate.version()}")
+    same_version(migrate, Version(None, dirty=False), f"down all as owner {role}")
     same_catalog(empty, pg_catalog.snapshot_of(url),
                  f"down all as owner {role}: the catalog is not back to the empty database's")
     migrate.up()
