@@ -10,6 +10,7 @@ import pytest
 
 from commands import cli, environment, one_line
 from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.go_tools import MIGRATE
 from ironarchive_schema.migrate import binary, migration_files
 from ironarchive_schema.migrate.command import MigrateError
 from ironarchive_schema.paths import REPO_ROOT
@@ -17,7 +18,7 @@ from ironarchive_schema.postgres import binaries
 from ironarchive_schema.postgres.cluster import free_port
 from ironarchive_schema.settings import Settings, resolve
 
-PINNED = binary.pinned_version()
+PINNED = MIGRATE.pinned_version()
 
 
 
@@ -124,7 +125,7 @@ def test_migrate_without_postgres_driver(tmp_path):
 def test_building_migrate_without_go_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="Go is not installed") as caught:
-        binary.build(only(), PINNED, tmp_path / "migrate")
+        MIGRATE.build(only(), PINNED, tmp_path / "migrate")
     one_line(str(caught.value))
 
 
