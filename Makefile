@@ -48,7 +48,9 @@ venv: $(INSTALLED) ## create .venv with the pinned Python packages
 postgres: $(INSTALLED) ## make sure PostgreSQL server binaries are here (installs Debian's if it can)
 	@scripts/ensure-postgres "$(PY)"
 
-# The pinned golang-migrate, built on first use (tools/migrate/go.mod names the version).
+# The pinned Go tools, each built by the one builder (src/ironarchive_schema/go_tools.py)
+# when missing or older than its pins. make reads the versions only to name the binaries.
+# golang-migrate applies the migrations (tools/migrate/go.mod names the version).
 MIGRATE_VERSION := $(shell sed -n 's|^.*golang-migrate/migrate/v4 \(v[0-9.]*\).*$$|\1|p' tools/migrate/go.mod)
 MIGRATE_PINNED := .tools/bin/migrate-$(MIGRATE_VERSION)
 
@@ -62,13 +64,8 @@ migrate-bin: $(MIGRATE_PINNED) ## build the pinned golang-migrate into .tools/bi
 ACTIONLINT_VERSION := $(shell sed -n 's|^.*rhysd/actionlint \(v[0-9.]*\).*$$|\1|p' tools/actionlint/go.mod)
 ACTIONLINT_PINNED := .tools/bin/actionlint-$(ACTIONLINT_VERSION)
 
-# Built beside the target, then renamed: a concurrent run never sees half a binary.
-$(ACTIONLINT_PINNED): tools/actionlint/go.mod tools/actionlint/go.sum
-	@command -v go >/dev/null || { echo "error: Go >= $(shell sed -n 's/^go //p' tools/*/go.mod | sort -V | tail -n 1) is needed once to build actionlint $(ACTIONLINT_VERSION) (the highest go line of tools/*/go.mod)" >&2; exit 1; }
-	@mkdir -p $(@D) && partial="$(CURDIR)/$@.partial-$$$$" && \
-	(cd tools/actionlint && GOFLAGS=-mod=readonly CGO_ENABLED=0 timeout 600 \
-	    go build -trimpath -ldflags "-s -w" -o "$$partial" github.com/rhysd/actionlint/cmd/actionlint) && \
-	mv -f "$$partial" $@ || { rm -f "$$partial"; exit 1; }
+$(ACTIONLINT_PINNED): tools/actionlint/go.mod tools/actionlint/go.sum | $(INSTALLED)
+	@$(SCHEMA) actionlint-bin
 
 .PHONY: actionlint-bin
 actionlint-bin: $(ACTIONLINT_PINNED) ## build the pinned actionlint into .tools/bin (first use only)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_DIR = REPO_ROOT / "tools" / "migrate"
-#: Built tools (the pinned migrate binary); git-ignored.
+#: The pins of the built tools: tools/<tool>/go.mod and go.sum (go_tools.py).
+TOOLS_DIR = REPO_ROOT / "tools"
+#: Built tools (the pinned migrate and actionlint binaries); git-ignored.
 BIN_DIR = REPO_ROOT / ".tools" / "bin"

@@ -10,14 +10,15 @@ import pytest
 
 from commands import cli, environment, one_line
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.migrate import binary
+from ironarchive_schema.go_tools import MIGRATE
+from ironarchive_schema.migrate import binary, migration_files
 from ironarchive_schema.migrate.command import MigrateError
 from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import binaries
 from ironarchive_schema.postgres.cluster import free_port
 from ironarchive_schema.settings import Settings, resolve
 
-PINNED = binary.pinned_version()
+PINNED = MIGRATE.pinned_version()
 
 
 
@@ -124,7 +125,7 @@ def test_migrate_without_postgres_driver(tmp_path):
 def test_building_migrate_without_go_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError, match="Go is not installed") as caught:
-        binary.build(only(), PINNED, tmp_path / "migrate")
+        MIGRATE.build(only(), PINNED, tmp_path / "migrate")
     one_line(str(caught.value))
 
 
@@ -142,6 +143,15 @@ def test_malformed_migration_file_name_is_refused(migrate_on, tmp_path, name):
     (tmp_path / name).write_text("SELECT 1;\n")
     with pytest.raises(ToolchainError, match="not a migration file name"):
         migrate_on("postgres://u@127.0.0.1/x", tmp_path)
+
+
+def test_one_version_twice_is_refused(tmp_path):
+    for name in ("000001_a.up.sql", "000001_a.down.sql", "000001_b.up.sql"):
+        (tmp_path / name).write_text("SELECT 1;\n")
+    with pytest.raises(ToolchainError) as caught:
+        migration_files.read(tmp_path)
+    assert one_line(str(caught.value)) == (f"{tmp_path}/000001_b.up.sql: version 1 appears "
+                                           f"more than once")
 
 
 @pytest.mark.parametrize("settings, message", [

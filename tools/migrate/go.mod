@@ -1,5 +1,6 @@
 // Pins the golang-migrate CLI that applies this project's migrations.
-// Build: see ironarchive_schema/migrate.py (go build -tags postgres).
+// Built from the Go module proxy by `make migrate-bin` (src/ironarchive_schema/go_tools.py,
+// go build -tags postgres) into .tools/bin/.
 module ironarchive/tools/migrate
 
 go 1.25.11

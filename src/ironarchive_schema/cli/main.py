@@ -24,6 +24,7 @@ from ironarchive_schema.contract.diff import report
 from ironarchive_schema.contract.from_catalog import from_catalog, unstated
 from ironarchive_schema.contract.load import load
 from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.go_tools import ACTIONLINT
 from ironarchive_schema.lint import layout, lock
 from ironarchive_schema.lint.findings import display
 from ironarchive_schema.migrate import journal, migration_files, preflight, recovery
@@ -404,6 +405,11 @@ def cmd_migrate_bin(_args, config) -> int:
     return 0
 
 
+def cmd_actionlint_bin(_args, config) -> int:
+    print(f"actionlint: {ACTIONLINT.ensure(config)}", file=sys.stderr)
+    return 0
+
+
 def cmd_pg_bindir(_args, config) -> int:
     print(find_bindir(config))
     return 0
@@ -440,6 +446,8 @@ def parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
     sub.add_parser("migrate-bin", help="build the pinned migrate if needed; print its path"
                    ).set_defaults(func=cmd_migrate_bin)
+    sub.add_parser("actionlint-bin", help="build the pinned actionlint if needed; print its "
+                   "path").set_defaults(func=cmd_actionlint_bin)
     sub.add_parser("pg-bindir", help="print where the PostgreSQL server binaries are"
                    ).set_defaults(func=cmd_pg_bindir)
     return p

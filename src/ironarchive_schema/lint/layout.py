@@ -17,12 +17,11 @@ PostgreSQL as one multi-statement query, which runs as one implicit transaction.
 """
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from ironarchive_schema.lint.findings import Finding
 from ironarchive_schema.lint.sqltext import Statement, statements
-from ironarchive_schema.migrate.migration_files import FILE_PATTERN
+from ironarchive_schema.migrate.migration_files import MigrationFile, entries
 
 TOOL = "dir"
 VERSION_DIGITS = 6
@@ -48,29 +47,12 @@ NO_TRANSACTION_BLOCK = (
 REINDEX_OUTSIDE_TRANSACTION = {"CONCURRENTLY", "SCHEMA", "DATABASE", "SYSTEM"}
 
 
-@dataclass(frozen=True)
-class MigrationFile:
-    path: Path
-    digits: str  # the version as written, e.g. "000002"
-    title: str
-    direction: str  # "up" or "down"
-
-    @property
-    def version(self) -> int:
-        return int(self.digits)
-
-    def counterpart(self) -> str:
-        other = "down" if self.direction == "up" else "up"
-        return f"{self.digits}_{self.title}.{other}.sql"
-
-
 def scan(folder: Path) -> tuple[list[MigrationFile], list[Path]]:
     """The migration files of ``folder`` in name order, and everything else in it."""
     files, strays = [], []
-    for path in sorted(folder.iterdir()):
-        match = FILE_PATTERN.match(path.name)
-        if match and path.is_file():
-            files.append(MigrationFile(path, *match.groups()))
+    for path, file in entries(folder):
+        if file and path.is_file():
+            files.append(file)
         else:
             strays.append(path)
     return files, strays

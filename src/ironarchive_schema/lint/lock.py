@@ -124,8 +124,8 @@ def file_findings(lock: Lock, path: Path) -> list[Finding]:
 
 def missing_findings(lock: Lock, folder: Path) -> list[Finding]:
     """Locked migrations that are gone (a rename is reported on the new file instead)."""
-    present = {path.name: file_hash(path) for path in folder.iterdir()
-               if FILE_PATTERN.fullmatch(path.name) and path.is_file()}
+    files, _strays = layout.scan(folder)
+    present = {file.path.name: file_hash(file.path) for file in files}
     renamed = set(present.values())
     return [Finding(lock.path, entry.line, TOOL, "deleted",
                     f"released migration {entry.name} is missing from {display(folder)}; "

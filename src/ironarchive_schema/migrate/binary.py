@@ -1,45 +1,17 @@
-"""The pinned golang-migrate CLI: built once from the Go module proxy, then reused.
+"""The pinned golang-migrate CLI, built by ``go_tools.MIGRATE``, then checked before use.
 
 The version and module checksums live in ``tools/migrate/go.mod`` and ``go.sum``; the
 binary is built with ``-tags postgres`` into the git-ignored ``.tools/bin``. ``MIGRATE_BIN``
 may name another binary, which must report the same version and include the postgres driver.
 """
 
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from ironarchive_schema import settings
 from ironarchive_schema.errors import ToolchainError
-from ironarchive_schema.paths import BIN_DIR, TOOLS_DIR
-
-MODULE = "github.com/golang-migrate/migrate/v4"
-BUILD_TIMEOUT = 600
-
-
-def pinned_version(go_mod: Path = TOOLS_DIR / "go.mod") -> str:
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(MODULE)}\s+(v\S+)", go_mod.read_text(),
-                      re.MULTILINE)
-    if not match:
-        raise ToolchainError(f"{go_mod} does not require {MODULE}")
-    return match.group(1)
-
-
-def go_minimum(tools: Path = TOOLS_DIR.parent) -> str:
-    """The Go release every pinned tool builds with: the highest ``go`` line of tools/*/go.mod.
-
-    The one statement of the minimum: messages here, in the Makefile and .ci/run read it,
-    and the README's is checked against it (tests/toolchain/test_go_version.py).
-    """
-    versions = [match.group(1) for go_mod in sorted(tools.glob("*/go.mod"))
-                for match in [re.search(r"^go\s+(\d+(?:\.\d+)*)\s*$", go_mod.read_text(),
-                                        re.MULTILINE)] if match]
-    if not versions:
-        raise ToolchainError(f"no go.mod under {tools} states a go version")
-    return max(versions, key=lambda v: tuple(map(int, v.split("."))))
+from ironarchive_schema.go_tools import MIGRATE
 
 
 def reported_version(binary: str) -> str:
@@ -74,44 +46,11 @@ def check_binary(binary: str, version: str) -> str:
     return binary
 
 
-def build(config: settings.Settings, version: str, target: Path) -> None:
-    go = shutil.which("go")
-    if go is None:
-        raise ToolchainError(
-            f"Go is not installed: it is needed once to build the pinned migrate {version} "
-            f"(install Go >= {go_minimum()}, or set MIGRATE_BIN to a migrate {version} built with "
-            f"-tags postgres)"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Build beside the target, then rename: concurrent callers never see half a file.
-    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".migrate-")
-    os.close(fd)
-    env = settings.child_environment(config, GOFLAGS="-mod=readonly", CGO_ENABLED="0")
-    try:
-        result = subprocess.run(
-            [go, "build", "-tags", "postgres", "-trimpath",
-             "-ldflags", f"-s -w -X main.Version={version}", "-o", partial,
-             f"{MODULE}/cmd/migrate"],
-            cwd=TOOLS_DIR, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
-        )
-        if result.returncode != 0:
-            raise ToolchainError(f"building migrate {version} failed: "
-                                 f"{' | '.join(result.stderr.strip().splitlines()[-3:])}")
-        os.replace(partial, target)
-    except subprocess.TimeoutExpired as exc:
-        raise ToolchainError(f"building migrate {version} took over {BUILD_TIMEOUT} s") from exc
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-
-
 def ensure_migrate(config: settings.Settings) -> str:
-    """Path to the pinned migrate binary (``MIGRATE_BIN``), building it on first use."""
-    version = pinned_version()
+    """Path to the pinned migrate binary (``MIGRATE_BIN``), building it when it is missing or
+    older than its pins."""
+    version = MIGRATE.pinned_version()
     explicit = config.get("MIGRATE_BIN")
     if explicit:
         return check_binary(explicit, version)
-    target = BIN_DIR / f"migrate-{version}"
-    if not target.exists():
-        build(config, version, target)
-    return check_binary(str(target), version)
+    return check_binary(str(MIGRATE.ensure(config)), version)

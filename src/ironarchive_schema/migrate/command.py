@@ -26,8 +26,9 @@ from pathlib import Path
 
 from ironarchive_schema import settings
 from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.go_tools import MIGRATE
 from ironarchive_schema.migrate import migration_files
-from ironarchive_schema.migrate.binary import ensure_migrate, pinned_version
+from ironarchive_schema.migrate.binary import ensure_migrate
 from ironarchive_schema.postgres import urls
 
 DEFAULT_TIMEOUT = 120.0
@@ -102,7 +103,7 @@ class Migrate:
         # -e NAME passes the variable's value from docker's environment: the password too.
         command = ["docker", "run", "--rm", "-i", "--network", "host", "-e", "PGPASSWORD",
                    "-v", f"{Path(migrations_dir).resolve()}:/migrations:ro",
-                   f"migrate/migrate:{pinned_version()}"]
+                   f"migrate/migrate:{MIGRATE.pinned_version()}"]
         return cls(database_url, migrations_dir, config, command=command, path_arg="/migrations",
                    **kwargs)
 

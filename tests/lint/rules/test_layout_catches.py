@@ -3,6 +3,7 @@
 import pytest
 
 from ironarchive_schema.lint import layout
+from ironarchive_schema.migrate import migration_files
 
 OK = "SELECT 1;\n"
 
@@ -69,6 +70,18 @@ def test_folder_rule_catches(write_folder, files, rule, want):
 @pytest.mark.parametrize("rule", ["stray", "names", "pair", "sequence"])
 def test_folder_rules_pass_a_good_folder(write_folder, rule):
     assert findings_of(write_folder({**pair("000001_a"), **pair("000002_add_x")}), rule) == []
+
+
+def test_the_rules_and_migrate_read_the_same_files(write_folder):
+    """One listing (migration_files.entries): what the rules call a migration file is what
+    the migrate commands read; a hidden file or a subfolder is a stray to the rules only."""
+    folder = write_folder({**pair("000001_a"), **pair("000002_add_x"), ".sqlfluff": "", "old/": ""})
+    files, strays = layout.scan(folder)
+    read = migration_files.read(folder)
+    assert sorted(file.path for file in files) == sorted(
+        path for migration in read for path in (migration.up, migration.down))
+    assert [(m.version, m.title) for m in read] == [(1, "a"), (2, "add_x")]
+    assert [path.name for path in strays] == [".sqlfluff", "old"]
 
 
 # file content -> (check, [(line, rule)])
