@@ -1,11 +1,12 @@
 """``python -m ironarchive_schema.mutation``: the mutation run behind ``make mutation``.
 
-Run in the project's folder. Its settings are the plugin's: the command line and
-environment, then ``[tool.pytest.ini_options]`` of its ``pyproject.toml`` (``migrations_dir``,
-``mutation_suites``...). Starts one embedded PostgreSQL server for the whole run, derives the
-mutants of ``MIGRATIONS_DIR`` from a database migrated with it, tests them two at a time, prints the
-table and the score, and writes ``docs/mutation.md`` and ``killers.json``. Exits 1 when a
-mutant survived that ``equivalent.yaml`` does not explain, or a run ended in an error.
+Run in the project's folder. Its settings are the plugin's, in the plugin's order:
+``[tool.pytest.ini_options]`` of its ``pyproject.toml`` (``migrations_dir``,
+``mutation_suites``...), then the environment, then the defaults. Starts one embedded
+PostgreSQL server for the whole run, derives the mutants of ``MIGRATIONS_DIR`` from a
+database migrated with it, tests them two at a time, prints the table and the score, and
+writes ``docs/mutation.md`` and ``killers.json``. Exits 1 when a mutant survived that
+``equivalent.yaml`` does not explain, or a run ended in an error.
 """
 
 import argparse
