@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 3
     if str(args.doc) != "-":
+        args.doc.parent.mkdir(parents=True, exist_ok=True)
         args.doc.write_text(report.document(results, reasons, folder, seconds, args.subset))
         print(f"wrote {args.doc}")
         if not args.subset:

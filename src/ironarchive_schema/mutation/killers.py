@@ -24,5 +24,6 @@ def write(results: list[Result], mutation_dir: Path) -> Path:
     """Replace the project's file with the run's kills."""
     path = mutation_dir / FILE
     kills = {r.mutant.id: r.killed_by for r in results if r.outcome == "killed"}
+    path.parent.mkdir(parents=True, exist_ok=True)  # a project's first run
     path.write_text(json.dumps(dict(sorted(kills.items())), indent=0, ensure_ascii=False) + "\n")
     return path
