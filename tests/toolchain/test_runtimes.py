@@ -22,9 +22,11 @@ def test_the_runs_of_a_gate_add_up_with_their_shares(tmp_path):
     for seconds in (1.0, 3.0):
         watch = Stopwatch(str(path))
         watch.steps["server start"] = seconds
-        record(watch, by_folder([report("tests/behaviour/test_x.py::test", seconds)]))
+        record(watch, by_folder([report("tests/behaviour/test_x.py::test", seconds),
+                                 report("tests/conftest.py::lint::test_y", seconds)]))
     rows = table(path.read_text().splitlines())
-    assert "| tests/behaviour | 4.0 | 50 % |" in rows
-    assert "| server start | 4.0 | 50 % |" in rows
+    assert "| tests/behaviour | 4.0 | 33 % |" in rows
+    assert "| lint (built-in) | 4.0 | 33 % |" in rows, "a built-in check is no folder of tests/"
+    assert "| server start | 4.0 | 33 % |" in rows
     assert rows[-1].startswith("| all of it, in 2 pytest runs")
 
