@@ -23,24 +23,21 @@ class GateFailure(AssertionError):
         return "\n".join([self.message, *blocks])
 
 
-def as_gate_failure(error: BaseException) -> GateFailure | None:
-    """A built-in check's verdict, or a migrate that failed under it (its line, then what
-    migrate printed); anything else keeps pytest's own report."""
-    if isinstance(error, GateFailure):
-        return error
-    if isinstance(error, MigrateError):
-        return GateFailure(str(error), [("migrate", error.output)])
-    return None
+def migrate_failure(error: MigrateError) -> GateFailure:
+    """A migrate that failed under a built-in check: its line, then what migrate printed."""
+    return GateFailure(str(error), [("migrate", error.output)])
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A built-in check reports its failure's own text: the traceback into the check would
-    bury it. A project's own tests report a GateFailure so too."""
+    """A GateFailure reports its own text: the traceback into the check would bury it. Under a
+    built-in check a failed migrate is reported so too; a project's own test keeps pytest's
+    report of it."""
     report = yield
     if report.failed and call.excinfo is not None:
-        failure = as_gate_failure(call.excinfo.value) if item.get_closest_marker("builtin") \
-            else call.excinfo.value if isinstance(call.excinfo.value, GateFailure) else None
-        if failure is not None:
-            report.longrepr = str(failure)
+        error = call.excinfo.value
+        if isinstance(error, GateFailure):
+            report.longrepr = str(error)
+        elif isinstance(error, MigrateError) and item.get_closest_marker("builtin"):
+            report.longrepr = str(migrate_failure(error))
     return report
