@@ -13,7 +13,7 @@ squawk report the syntax error.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 WORD = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*")
 NUMBER = re.compile(r"[0-9][0-9A-Za-z_.]*")
@@ -24,6 +24,9 @@ DOLLAR_TAG = re.compile(r"\$([A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010f
 class Statement:
     line: int  # 1-based line of the statement's first word or symbol
     words: tuple[str, ...]  # its unquoted words, upper-cased, outside strings and bodies
+    # Where it stands in the text, [start, end), its semicolon left out: what runs it.
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
 
     def starts_with(self, *words: str) -> bool:
         return self.words[:len(words)] == words
@@ -88,6 +91,7 @@ def statements(text: str) -> list[Statement]:
     found: list[Statement] = []
     words: list[str] = []
     start_line: int | None = None
+    start = 0
     parens = 0
     atomic_depth = 0  # BEGIN ATOMIC ... END nesting inside a routine definition
 
@@ -104,12 +108,12 @@ def statements(text: str) -> list[Statement]:
             continue
         if char == ";" and parens == 0 and atomic_depth == 0:
             if start_line is not None:  # a lone ";" is no statement
-                found.append(Statement(start_line, tuple(words)))
+                found.append(Statement(start_line, tuple(words), start, scan.pos))
             words, start_line = [], None
             scan.skip_to(scan.pos + 1)
             continue
         if start_line is None:
-            start_line = scan.line
+            start_line, start = scan.line, scan.pos
         if char == "'":
             escapes = bool(words) and words[-1] == "E" and _touches_previous_word(text, scan.pos)
             if escapes:
@@ -148,7 +152,7 @@ def statements(text: str) -> list[Statement]:
         scan.skip_to(scan.pos + 1)
 
     if start_line is not None:  # the last statement needs no semicolon
-        found.append(Statement(start_line, tuple(words)))
+        found.append(Statement(start_line, tuple(words), start, len(text.rstrip())))
     return found
 
 

@@ -47,3 +47,16 @@ CASES = {
 @pytest.mark.parametrize(("sql", "want"), CASES.values(), ids=CASES.keys())
 def test_statements(sql, want):
     assert [(statement.line, " ".join(statement.words)) for statement in statements(sql)] == want
+
+
+@pytest.mark.parametrize("sql", [case[0] for case in CASES.values()], ids=CASES.keys())
+def test_each_statement_is_its_text_without_the_semicolon(sql):
+    """What a statement's offsets cut out is the statement itself: splitting the text again
+    finds it alone, and nothing but blank space, comments and semicolons lies between."""
+    found = statements(sql)
+    for statement in found:
+        text = sql[statement.start:statement.end]
+        assert [again.words for again in statements(text)] == [statement.words], text
+        assert not text.rstrip().endswith(";"), text
+    between = "".join(sql[a.end:b.start] for a, b in zip(found, found[1:]))
+    assert statements(between.replace(";", " ")) == [], between

@@ -1,0 +1,233 @@
+"""What each statement of a migration file does to a database: the locks it takes, the
+relations it rewrites, the rows it reads and writes, and the timeouts in force (eugene's
+trace, measured on a database at the version before the migration).
+
+golang-migrate sends a file to PostgreSQL as one multi-statement query: one implicit
+transaction, whose locks are all held until it commits. The trace runs the same statements
+one at a time inside one transaction, so that between two of them the backend's own rows
+of ``pg_locks`` show what the last one took, ``pg_class.relfilenode`` what it rewrote and
+``pg_stat_xact_user_tables`` what it scanned and wrote. It ends with ROLLBACK: it measures,
+it does not migrate. A file whose only statement cannot run in a transaction block
+(``CREATE INDEX CONCURRENTLY``), which PostgreSQL then runs on its own, is run so too and
+watched from a second connection, which sees its locks but not its row counts.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from ironarchive_schema.errors import ToolchainError
+from ironarchive_schema.lint.layout import outside_transaction
+from ironarchive_schema.lint.sqltext import Statement, statements
+from ironarchive_schema.migrate.command import Migrate
+from ironarchive_schema.migrate.migration_files import read
+from ironarchive_schema.postgres import admin
+
+#: Relations of these schemas are PostgreSQL's own, which every query reads.
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+#: pg_locks' modes, weakest first (PostgreSQL's table-level lock modes).
+MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
+         "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
+#: How often the second connection looks at a statement run on its own.
+WATCH_INTERVAL = 0.002
+
+_RELATION_LOCKS = f"""
+    SELECT l.relation, n.nspname || '.' || c.relname, l.mode
+    FROM pg_locks AS l
+    LEFT JOIN pg_class AS c ON c.oid = l.relation
+    LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE l.locktype = 'relation' AND l.granted AND l.pid = %s
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND coalesce(n.nspname, '') NOT IN {SYSTEM_SCHEMAS}
+"""
+_RELATIONS = f"""
+    SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode
+    FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE n.nspname NOT IN {SYSTEM_SCHEMAS}
+"""
+_ROW_COUNTS = """
+    SELECT schemaname || '.' || relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0),
+           n_tup_ins, n_tup_upd, n_tup_del
+    FROM pg_stat_xact_user_tables
+"""
+ROW_COUNTERS = ("seq_scan", "seq_tup_read", "idx_scan", "inserted", "updated", "deleted")
+
+
+@dataclass(frozen=True)
+class Lock:
+    relation: str  # schema.name
+    mode: str  # as pg_locks names it: AccessExclusiveLock, ShareLock, ...
+
+
+@dataclass(frozen=True)
+class StatementTrace:
+    line: int  # where the statement starts in its file
+    words: tuple[str, ...]  # its first words, as sqltext reads them
+    seconds: float  # how long it ran
+    held_seconds: float  # from its start until the end of the file's transaction
+    # What it took that others can wait for: locks on relations that existed before the
+    # file, which the transaction did not hold before this statement.
+    locks: tuple[Lock, ...]
+    rewrites: tuple[str, ...]  # relations it gave a new file (a rewrite, or TRUNCATE)
+    rows: dict[str, dict[str, int]]  # table -> counter -> change (none for a watched one)
+    lock_timeout: str
+    statement_timeout: str
+    in_transaction: bool  # False: run on its own, watched from a second connection
+
+    def strongest(self) -> dict[str, str]:
+        """Relation -> the strongest mode this statement took on it."""
+        strongest: dict[str, str] = {}
+        for lock in self.locks:  # in _lock_order: weakest first on each relation
+            strongest[lock.relation] = lock.mode
+        return strongest
+
+
+class TraceError(ToolchainError):
+    """A statement of the traced file failed: the file would not apply."""
+
+
+Relations = dict[int, tuple[str, int]]  # oid -> (schema.name, relfilenode)
+
+
+def _relations(conn: psycopg.Connection) -> Relations:
+    return {oid: (name, node) for oid, name, node in conn.execute(_RELATIONS)}
+
+
+def _locks(conn: psycopg.Connection, pid: int, existing: Relations) -> set[Lock]:
+    """The locks backend ``pid`` holds on relations of ``existing``: the ones other sessions
+    can see. A relation the migration creates (a new table or index, the transient copy of
+    a rewrite) is invisible to them until COMMIT, so its locks block nobody. One it dropped
+    since is named as it was."""
+    return {Lock(name or existing[oid][0], mode)
+            for oid, name, mode in conn.execute(_RELATION_LOCKS, (pid,)) if oid in existing}
+
+
+def _rewritten(before: Relations, after: Relations) -> tuple[str, ...]:
+    """Relations that have a new file under the same name: rewritten in place (a new
+    relfilenode), or dropped and built again (an index of a column whose type changed)."""
+    files = {name: (oid, node) for oid, (name, node) in before.items() if node}
+    return tuple(sorted(name for oid, (name, node) in after.items()
+                        if name in files and files[name] != (oid, node)))
+
+
+def _row_counts(conn: psycopg.Connection) -> dict[str, tuple[int, ...]]:
+    return {table: tuple(counts) for table, *counts in conn.execute(_ROW_COUNTS)}
+
+
+def _row_changes(before: dict[str, tuple[int, ...]], after: dict[str, tuple[int, ...]]
+                 ) -> dict[str, dict[str, int]]:
+    changes = {}
+    for table, counts in after.items():
+        earlier = before.get(table, (0,) * len(ROW_COUNTERS))
+        changed = {name: have - had
+                   for name, have, had in zip(ROW_COUNTERS, counts, earlier, strict=True)
+                   if have != had}
+        if changed:
+            changes[table] = changed
+    return changes
+
+
+def _timeouts(conn: psycopg.Connection) -> tuple[str, str]:
+    row = conn.execute("SELECT current_setting('lock_timeout'), "
+                       "current_setting('statement_timeout')").fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def _failed(path: Path, statement: Statement, error: psycopg.Error) -> TraceError:
+    return TraceError(f"{path.name}:{statement.line}: {' '.join(statement.words[:4])} failed: "
+                      f"{str(error).strip().splitlines()[0]}")
+
+
+def trace_file(url: str, path: Path) -> list[StatementTrace]:
+    """The trace of each statement of ``path`` on the database at ``url``, left unchanged."""
+    text = path.read_text(encoding="utf-8")
+    found = statements(text)
+    if len(found) == 1 and outside_transaction(found[0]):
+        return [_trace_alone(url, path, found[0], text[found[0].start:found[0].end])]
+    traced: list[tuple[Statement, float, float, set[Lock], tuple[str, ...], dict,
+                       tuple[str, str]]] = []
+    with admin.connect(url) as conn:  # psycopg opens the transaction at the first statement
+        pid = conn.info.backend_pid
+        existing = _relations(conn)
+        held, nodes, counts = _locks(conn, pid, existing), existing, _row_counts(conn)
+        for statement in found:
+            started = time.monotonic()
+            try:
+                conn.execute(text[statement.start:statement.end], prepare=False)
+            except psycopg.Error as error:
+                raise _failed(path, statement, error) from None
+            seconds = time.monotonic() - started
+            now_held, now_nodes, now_counts = _locks(conn, pid, existing), _relations(conn), \
+                _row_counts(conn)
+            traced.append((statement, started, seconds, now_held - held,
+                           _rewritten(nodes, now_nodes), _row_changes(counts, now_counts),
+                           _timeouts(conn)))
+            held, nodes, counts = now_held, now_nodes, now_counts
+        ended = time.monotonic()
+        conn.rollback()
+    return [StatementTrace(statement.line, statement.words, round(seconds, 4),
+                           round(ended - started, 4), tuple(sorted(new, key=_lock_order)),
+                           rewrites, rows, lock_timeout, statement_timeout, in_transaction=True)
+            for statement, started, seconds, new, rewrites, rows, (lock_timeout,
+                                                                   statement_timeout)
+            in traced]
+
+
+def _lock_order(lock: Lock) -> tuple[str, int]:
+    """By relation, then weakest first (a mode of no table lock, SIReadLock, last)."""
+    return lock.relation, MODES.index(lock.mode) if lock.mode in MODES else len(MODES)
+
+
+def _trace_alone(url: str, path: Path, statement: Statement, sql: str) -> StatementTrace:
+    """Run a statement that cannot run in a transaction as PostgreSQL runs it alone, and
+    collect the locks its backend holds, seen from a second connection as it runs."""
+    seen: set[Lock] = set()
+    with admin.connect(url, autocommit=True) as conn, \
+            admin.connect(url, autocommit=True) as watcher:
+        pid = conn.info.backend_pid
+        existing = _relations(watcher)
+        timeouts = _timeouts(conn)
+        done = threading.Event()
+        failure: list[psycopg.Error] = []
+
+        def run() -> None:
+            try:
+                conn.execute(sql, prepare=False)
+            except psycopg.Error as error:
+                failure.append(error)
+            finally:
+                done.set()
+
+        started = time.monotonic()
+        runner = threading.Thread(target=run, daemon=True)
+        runner.start()
+        while not done.is_set():
+            seen |= _locks(watcher, pid, existing)
+            done.wait(WATCH_INTERVAL)
+        runner.join()
+        seconds = time.monotonic() - started
+        if failure:
+            raise _failed(path, statement, failure[0])
+        rewrites = _rewritten(existing, _relations(watcher))
+    lock_timeout, statement_timeout = timeouts
+    return StatementTrace(statement.line, statement.words, round(seconds, 4), round(seconds, 4),
+                          tuple(sorted(seen, key=_lock_order)), rewrites, {}, lock_timeout,
+                          statement_timeout, in_transaction=False)
+
+
+def trace_migrations(url: str, migrate: Migrate) -> dict[str, list[StatementTrace]]:
+    """File name -> trace, for every file of ``migrate``'s folder, on the empty database at
+    ``url``: each up file at the version before it, each down file at its own version (after
+    its up file ran through migrate). The database ends at the newest version."""
+    traces: dict[str, list[StatementTrace]] = {}
+    for migration in read(migrate.migrations_dir):
+        if migration.up is not None:
+            traces[migration.up.name] = trace_file(url, migration.up)
+        migrate.up(1)
+        if migration.down is not None:
+            traces[migration.down.name] = trace_file(url, migration.down)
+    return traces
