@@ -1,5 +1,7 @@
 """Splitting a migration into statements as PostgreSQL's lexer would (lint.sqltext)."""
 
+import itertools
+
 import pytest
 
 from ironarchive_schema.lint.sqltext import statements
@@ -58,5 +60,5 @@ def test_each_statement_is_its_text_without_the_semicolon(sql):
         text = sql[statement.start:statement.end]
         assert [again.words for again in statements(text)] == [statement.words], text
         assert not text.rstrip().endswith(";"), text
-    between = "".join(sql[a.end:b.start] for a, b in zip(found, found[1:]))
+    between = "".join(sql[a.end:b.start] for a, b in itertools.pairwise(found))
     assert statements(between.replace(";", " ")) == [], between
