@@ -166,6 +166,10 @@ mutation: postgres $(MIGRATE_PINNED) ## mutation testing: every mutant of MIGRAT
 schema-diff: postgres $(MIGRATE_PINNED) ## contract/schema.yaml against a fresh database migrated from MIGRATIONS_DIR, printed as contract YAML; fails when they differ
 	@$(SCHEMA) schema-diff
 
+.PHONY: lock-profile
+lock-profile: postgres $(MIGRATE_PINNED) ## what each migration statement locks and rewrites, traced on a throwaway database, against migrations.locks.yaml in its format; fails when they differ
+	@$(SCHEMA) lock-profile
+
 .PHONY: schema-docs
 schema-docs: postgres $(MIGRATE_PINNED) ## regenerate docs/schema.md from a fresh database migrated from MIGRATIONS_DIR
 	@$(SCHEMA) schema-docs

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, str | None] = {
     "FORCE_CLEAN": None,
     "MIGRATIONS_DIR": None,
     "MIGRATIONS_LOCK": None,
+    "LOCK_PROFILE": None,
     "CONTRACT_FILE": None,
     "BUILTIN_CHECKS": None,
     "INVARIANTS_SKIP": None,
@@ -126,6 +127,11 @@ class Settings:
     @property
     def migrations_lock(self) -> Path:
         return self.path("MIGRATIONS_LOCK", "migrations.lock")
+
+    @property
+    def lock_profile(self) -> Path:
+        """What each migration statement locks and rewrites, reviewed (rehearsal.profile)."""
+        return self.path("LOCK_PROFILE", "migrations.locks.yaml")
 
     @property
     def contract_file(self) -> Path:

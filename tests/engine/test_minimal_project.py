@@ -14,7 +14,8 @@ from ironarchive_schema.paths import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
 #: What its ini switches on.
-CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lint", "lock", "mutation"}
+CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lock_profile", "lint", "lock",
+          "mutation"}
 
 
 @pytest.fixture
@@ -95,7 +96,8 @@ def test_an_unknown_built_in_check_is_one_line(project, admin_url):
     result = pytest_in(project, admin_url, "-q", "--collect-only", "--builtin-checks=lnt")
     assert result.returncode != 0
     assert "ERROR: BUILTIN_CHECKS names lnt: the built-in checks are contract, invariants, " \
-           "lifecycle, faults, roles, docs, lint, lock, mutation (or none)\n" in result.stderr
+           "lifecycle, faults, roles, lock_profile, docs, lint, lock, mutation (or none)\n" \
+           in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -131,3 +133,22 @@ def test_a_migration_only_a_superuser_may_run_fails_the_roles_check(project, adm
                      r'create event trigger "note_ddl_trigger"', result.stdout), result.stdout
     assert "\nmigrate:\n    1/u create_notes" in result.stdout
     assert "Traceback" not in result.stdout and "command.py:" not in result.stdout
+
+
+def test_a_new_migration_not_in_the_lock_profile_yet_fails_apart_from_a_changed_one(
+        project, admin_url):
+    (project / "migrations" / "000003_index_note_tag.up.sql").write_text(
+        "SET LOCAL lock_timeout = '5s';\nCREATE INDEX idx_notes_tag ON notes (tag);\n")
+    (project / "migrations" / "000003_index_note_tag.down.sql").write_text(
+        "SET LOCAL lock_timeout = '5s';\nDROP INDEX idx_notes_tag;\n")
+    profile = project / "migrations.locks.yaml"
+    profile.write_text(profile.read_text().replace(
+        "  '#3 ALTER TABLE NOTES ADD':\n    locks:\n      public.notes: AccessExclusiveLock",
+        "  '#3 ALTER TABLE NOTES ADD':\n    locks:\n      public.notes: ShareLock"))
+    result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::lock_profile")
+    assert result.returncode == 1, result.stdout
+    assert "\n000003_index_note_tag.up.sql: not in the profile yet (1 of its statements lock " \
+           "or rewrite)\n" in result.stdout
+    assert "\n000002_add_note_tag.up.sql #3 ALTER TABLE NOTES ADD: public.notes: want " \
+           "ShareLock, have AccessExclusiveLock\n" in result.stdout
+    assert "3 failed" in result.stdout, "the new up and down files and the changed one"

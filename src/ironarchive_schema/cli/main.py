@@ -38,6 +38,8 @@ from ironarchive_schema.migrate.command import (
 from ironarchive_schema.postgres import admin, security_releases, urls
 from ironarchive_schema.postgres.backends import start_server
 from ironarchive_schema.postgres.binaries import find_bindir
+from ironarchive_schema.rehearsal import profile
+from ironarchive_schema.rehearsal.locks import trace_migrations
 
 # The title rule the lint enforces (tests/lint/), so a created migration passes it.
 NAME_PATTERN = layout.SNAKE_CASE
@@ -368,6 +370,38 @@ def cmd_schema_diff(_args, config) -> int:
     return 1
 
 
+def cmd_lock_profile(_args, config) -> int:
+    """What each migration locks and rewrites now, against the reviewed profile, in the
+    profile's format (comments: each difference); exit 1 when they differ."""
+    profile_file = config.lock_profile
+    reviewed = profile.read(profile_file) if profile_file.exists() else {}
+    interrupts.install(announce=True)
+    server = start_server(config)
+    try:
+        with admin.temporary(server.admin_url, "trace") as url:
+            traced = profile.profile_of(
+                trace_migrations(url, Migrate(url, config.migrations_dir, config)))
+    finally:
+        server.stop()
+    changed = {name: profile.differences(reviewed, traced, name) for name in traced}
+    changed = {name: lines for name, lines in changed.items() if lines}
+    stale = sorted(set(reviewed) - set(traced))
+    if not changed and not stale:
+        print(f"{display(profile_file)} and the migrations in {config.migrations_dir} agree: "
+              f"nothing to change")
+        return 0
+    print(f"# {display(profile_file)} against the migrations in {config.migrations_dir}:")
+    for line in [*(line for lines in changed.values() for line in lines),
+                 *(f"{name}: in the profile, but no such migration file" for name in stale)]:
+        print(f"#   {line}")
+    print("# Review each change; where it is intended, put these entries into the profile"
+          + (" (this is the whole file):\n" if not profile_file.exists() else ":\n"))
+    whole = not profile_file.exists()
+    print(profile.render(traced) if whole else profile.render(
+        {name: traced[name] for name in changed}).removeprefix(profile.HEADER), end="")
+    return 1
+
+
 def cmd_schema_docs(_args, config) -> int:
     snapshot, seeded, version = _migrated_catalog(config)
     docs_file = config.root / schema_docs.DOCS_PATH
@@ -439,6 +473,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("schema-diff", help="contract/schema.yaml against a freshly migrated "
                    "database, in the contract's format; exit 1 when they differ"
                    ).set_defaults(func=cmd_schema_diff)
+    sub.add_parser("lock-profile", help="what each migration locks and rewrites, traced on a "
+                   "throwaway database, against the reviewed profile; exit 1 when they differ"
+                   ).set_defaults(func=cmd_lock_profile)
     sub.add_parser("schema-docs", help="regenerate docs/schema.md from a freshly migrated "
                    "database").set_defaults(func=cmd_schema_docs)
     db = sub.add_parser("db", help="the local development database")

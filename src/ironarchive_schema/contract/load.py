@@ -50,14 +50,18 @@ def load(path: Path) -> dict:
     return load_text(path.read_text(), str(path))
 
 
-def load_text(text: str, where: str = "contract") -> dict:
+def strict_yaml(text: str, where: str, error: type[ToolchainError] = ContractError) -> object:
+    """Safe YAML where a key stated twice is an error too; ``error`` says where and why."""
     try:
-        data = yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)
     except ContractError as exc:
-        raise ContractError(f"{where}: {exc}") from None
+        raise error(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ContractError(f"{where}: not valid YAML: {exc}") from None
-    return _normalize(data, CONTRACT, where)
+        raise error(f"{where}: not valid YAML: {exc}") from None
+
+
+def load_text(text: str, where: str = "contract") -> dict:
+    return _normalize(strict_yaml(text, where), CONTRACT, where)
 
 
 def _type_names(types: tuple[type, ...]) -> str:

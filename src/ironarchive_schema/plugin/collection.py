@@ -19,6 +19,7 @@ CHECKS = {
     "lifecycle": "ironarchive_schema.plugin.builtins.lifecycle",
     "faults": "ironarchive_schema.plugin.builtins.faults",
     "roles": "ironarchive_schema.plugin.builtins.roles",
+    "lock_profile": "ironarchive_schema.plugin.builtins.lock_profile",
     "docs": "ironarchive_schema.plugin.builtins.docs",
     "lint": "ironarchive_schema.plugin.builtins.lint",
     "lock": "ironarchive_schema.plugin.builtins.lock",
@@ -63,6 +64,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "lint: a check of the migrations' text, with no server "
                                        "(the SQL linters, the folder's rules, the lock)")
     config.addinivalue_line("markers", "lock: the checksum lock of the released migrations")
+    config.addinivalue_line("markers", "lock_profile: each migration statement's locks and "
+                                       "rewrites against the reviewed profile")
     config.addinivalue_line("markers", "mutation: mutants of the migrations the suites must "
                                        "kill, each in a pytest run of its own")
     config.addinivalue_line("markers", "per_migration(check): run once per migration file, "

@@ -33,11 +33,14 @@ OPTIONS = (
            "the golang-migrate folder under test (default: migrations)"),
     Option("MIGRATIONS_LOCK", "--migrations-lock", "migrations_lock",
            "the checksum lock of the released migrations (default: migrations.lock)"),
+    Option("LOCK_PROFILE", "--lock-profile", "lock_profile",
+           "the reviewed locks and rewrites of each migration statement "
+           "(default: migrations.locks.yaml)"),
     Option("CONTRACT_FILE", "--contract", "contract_file",
            "the reviewed schema contract (default: contract/schema.yaml)"),
     Option("BUILTIN_CHECKS", "--builtin-checks", "builtin_checks",
            "the built-in checks to run, of contract, invariants, lifecycle, faults, roles, "
-           "docs, lint, lock, mutation (default: all; 'none' for none)"),
+           "lock_profile, docs, lint, lock, mutation (default: all; 'none' for none)"),
     Option("INVARIANTS_SKIP", "--invariants-skip", "invariants_skip",
            "invariants of the built-in invariants check to leave out, by rule name"),
     Option("MUTATION_SUITES", "--mutation-suites", "mutation_suites",
