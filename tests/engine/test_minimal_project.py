@@ -14,8 +14,8 @@ from ironarchive_schema.paths import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
 #: What its ini switches on.
-CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lock_profile", "lint", "lock",
-          "mutation"}
+CHECKS = {"contract", "invariants", "lifecycle", "faults", "roles", "lock_profile", "blocker",
+          "lint", "lock", "mutation"}
 
 
 @pytest.fixture
@@ -96,7 +96,8 @@ def test_an_unknown_built_in_check_is_one_line(project, admin_url):
     result = pytest_in(project, admin_url, "-q", "--collect-only", "--builtin-checks=lnt")
     assert result.returncode != 0
     assert "ERROR: BUILTIN_CHECKS names lnt: the built-in checks are contract, invariants, " \
-           "lifecycle, faults, roles, lock_profile, docs, lint, lock, mutation (or none)\n" \
+           "lifecycle, faults, roles, lock_profile, blocker, docs, lint, lock, mutation (or " \
+           "none)\n" \
            in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -152,3 +153,17 @@ def test_a_new_migration_not_in_the_lock_profile_yet_fails_apart_from_a_changed_
     assert "\n000002_add_note_tag.up.sql #3 ALTER TABLE NOTES ADD: public.notes: want " \
            "ShareLock, have AccessExclusiveLock\n" in result.stdout
     assert "3 failed" in result.stdout, "the new up and down files and the changed one"
+
+
+def test_a_migration_that_would_wait_for_ever_behind_a_writer_fails_the_blocker_check(
+        project, admin_url):
+    (project / "migrations" / "000003_add_note_pinned.up.sql").write_text(
+        "ALTER TABLE notes ADD COLUMN pinned boolean NOT NULL DEFAULT false;\n")
+    (project / "migrations" / "000003_add_note_pinned.down.sql").write_text(
+        "ALTER TABLE notes DROP COLUMN pinned;\n")
+    result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::blocker",
+                       "-k", "000003")
+    assert result.returncode == 1, result.stdout
+    assert "\n000003_add_note_pinned.up.sql: takes SHARE or stronger on public.notes with no " \
+           "lock_timeout: behind an idle writer it would wait for ever, and the application " \
+           "with it\n" in result.stdout

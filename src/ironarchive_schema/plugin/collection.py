@@ -20,6 +20,7 @@ CHECKS = {
     "faults": "ironarchive_schema.plugin.builtins.faults",
     "roles": "ironarchive_schema.plugin.builtins.roles",
     "lock_profile": "ironarchive_schema.plugin.builtins.lock_profile",
+    "blocker": "ironarchive_schema.plugin.builtins.blocker",
     "docs": "ironarchive_schema.plugin.builtins.docs",
     "lint": "ironarchive_schema.plugin.builtins.lint",
     "lock": "ironarchive_schema.plugin.builtins.lock",

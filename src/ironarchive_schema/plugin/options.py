@@ -40,7 +40,7 @@ OPTIONS = (
            "the reviewed schema contract (default: contract/schema.yaml)"),
     Option("BUILTIN_CHECKS", "--builtin-checks", "builtin_checks",
            "the built-in checks to run, of contract, invariants, lifecycle, faults, roles, "
-           "lock_profile, docs, lint, lock, mutation (default: all; 'none' for none)"),
+           "lock_profile, blocker, docs, lint, lock, mutation (default: all; 'none' for none)"),
     Option("INVARIANTS_SKIP", "--invariants-skip", "invariants_skip",
            "invariants of the built-in invariants check to leave out, by rule name"),
     Option("MUTATION_SUITES", "--mutation-suites", "mutation_suites",
