@@ -13,7 +13,9 @@
 - ``catalog_snapshot``: the migrated template's catalog, read once per run;
 - ``contract``: the reviewed contract; ``catalog_as_contract``: the migrated catalog in the
   contract's shape (``seeded_settings``: the rows of a ``settings`` table, where there is one);
-- ``sqlfluff``, ``squawk``: the linters with the project's ``.sqlfluff`` and ``.squawk.toml``.
+- ``sqlfluff``, ``squawk``: the linters with the project's ``.sqlfluff`` and ``.squawk.toml``;
+- ``migration_traces``: file name -> the lock trace of each statement (rehearsal.locks),
+  every file of the folder traced once per worker on an empty database.
 """
 
 from collections.abc import Callable, Iterator
@@ -34,6 +36,7 @@ from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.plugin.options import gate_settings as settings_of
 from ironarchive_schema.plugin.session import STATE_KEY
 from ironarchive_schema.postgres import admin
+from ironarchive_schema.rehearsal.locks import StatementTrace, trace_migrations
 
 
 @pytest.fixture(scope="session")
@@ -210,3 +213,9 @@ def sqlfluff(gate_settings) -> Sqlfluff:
 def squawk(gate_settings) -> Squawk:
     """squawk with the project's .squawk.toml."""
     return Squawk(gate_settings.root / ".squawk.toml")
+
+
+@pytest.fixture(scope="session")
+def migration_traces(admin_url, migrate_on) -> dict[str, list[StatementTrace]]:
+    with admin.temporary(admin_url, "trace") as url:
+        return trace_migrations(url, migrate_on(url))

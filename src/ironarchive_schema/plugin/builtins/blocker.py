@@ -16,12 +16,12 @@ import pytest
 from psycopg import sql
 
 from ironarchive_schema.catalog import pg_catalog
-from ironarchive_schema.migrate.command import Migrate, MigrateError, Version
+from ironarchive_schema.migrate.command import MigrateError, Version
 from ironarchive_schema.migrate.migration_files import read
 from ironarchive_schema.plugin.builtins.verdicts import expect, same_catalog, same_version
 from ironarchive_schema.plugin.options import gate_settings
 from ironarchive_schema.postgres import admin
-from ironarchive_schema.rehearsal.locks import MODES, trace_migrations
+from ironarchive_schema.rehearsal.locks import MODES
 
 #: The weakest mode a blocker holding ROW EXCLUSIVE holds up.
 BLOCKED_FROM = MODES.index("ShareLock")
@@ -39,12 +39,10 @@ def _interval_seconds(setting: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def blockable(admin_url, gate_settings) -> dict:
+def blockable(migration_traces) -> dict:
     """Up file -> (the tables it takes SHARE or stronger on, its lock_timeout then)."""
-    with admin.temporary(admin_url, "trace") as url:
-        traces = trace_migrations(url, Migrate(url, gate_settings.migrations_dir, gate_settings))
     found = {}
-    for name, statements in traces.items():
+    for name, statements in migration_traces.items():
         if not name.endswith(".up.sql"):
             continue
         for trace in statements:

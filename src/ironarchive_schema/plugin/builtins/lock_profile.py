@@ -6,12 +6,9 @@ that changed."""
 
 import pytest
 
-from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.migrate.migration_files import read
 from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.plugin.options import gate_settings
-from ironarchive_schema.postgres import admin
-from ironarchive_schema.rehearsal.locks import trace_migrations
 from ironarchive_schema.rehearsal.profile import ProfileError, differences, profile_of
 from ironarchive_schema.rehearsal.profile import read as read_profile
 
@@ -29,10 +26,8 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="module")
-def traced_profile(admin_url, gate_settings) -> dict:
-    with admin.temporary(admin_url, "trace") as url:
-        migrate = Migrate(url, gate_settings.migrations_dir, gate_settings)
-        return profile_of(trace_migrations(url, migrate))
+def traced_profile(migration_traces) -> dict:
+    return profile_of(migration_traces)
 
 
 @pytest.fixture(scope="module")
