@@ -8,7 +8,8 @@ golang-migrate project switches on or off by ``BUILTIN_CHECKS`` (``plugin.collec
   blocked on its lock, and the recovery of each;
 - ``roles``: up, down and up as a database owner without superuser;
 - ``lock_profile``: each file locks and rewrites what the reviewed lock profile states;
-- ``blocker``: a file behind an idle writer gives up in its lock_timeout, leaving nothing;
+- ``blocker``: a file, up or down, behind an idle writer gives up in its lock_timeout,
+  leaving nothing;
 - ``docs``: the generated data dictionary is current;
 - ``lint`` and ``lock`` (marker ``lint``, no server): the folder's rules, sqlfluff and
   squawk with the project's configs, and the checksum lock of released migrations;

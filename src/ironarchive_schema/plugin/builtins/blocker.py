@@ -1,12 +1,13 @@
 """A migration that meets a blocker gives up in its own time and leaves nothing behind.
 
-For every up file that takes SHARE or a stronger mode on a table that existed before it
-(traced, :mod:`rehearsal.locks`): at the version before it, a session of the application's
-kind sits idle in a transaction holding ROW EXCLUSIVE (it wrote, and stalled) on each such
-table. Then the real migrate runs the file. It must give up within the file's own
-``lock_timeout`` with a lock timeout, nothing of the file applied and the version dirty; a
-reader that arrives while it waits (queued behind its request) must wait no longer than
-that; and once the blocker is gone, forcing the version before and ``up`` apply it clean.
+For every file, up or down, that takes SHARE or a stronger mode on a table that existed
+before it (traced, :mod:`rehearsal.locks`): at the version it runs from, a session of the
+application's kind sits idle in a transaction holding ROW EXCLUSIVE (it wrote, and stalled)
+on each such table. Then the real migrate runs the file. It must give up within the file's
+own ``lock_timeout`` with a lock timeout, nothing of the file applied and the version dirty;
+a reader that arrives while it waits (queued behind its request) must wait no longer than
+that; and once the blocker is gone, forcing the version it ran from and running it again
+succeeds.
 """
 
 import threading
@@ -40,11 +41,9 @@ def _interval_seconds(setting: str) -> float:
 
 @pytest.fixture(scope="module")
 def blockable(migration_traces) -> dict:
-    """Up file -> (the tables it takes SHARE or stronger on, its lock_timeout then)."""
+    """File -> (the tables it takes SHARE or stronger on, the lock_timeout then in force)."""
     found = {}
     for name, statements in migration_traces.items():
-        if not name.endswith(".up.sql"):
-            continue
         for trace in statements:
             tables = sorted(relation for relation, mode in trace.strongest().items()
                             if mode in MODES and MODES.index(mode) >= BLOCKED_FROM)
@@ -55,30 +54,37 @@ def blockable(migration_traces) -> dict:
 
 
 def pytest_generate_tests(metafunc):
-    if "migration" in metafunc.fixturenames:
-        migrations = [m for m in read(gate_settings(metafunc.config).migrations_dir)
-                      if m.up is not None]
-        metafunc.parametrize("migration", migrations, ids=[m.up.name for m in migrations])
+    if "migration_file" in metafunc.fixturenames:
+        files = [path for migration in read(gate_settings(metafunc.config).migrations_dir)
+                 for path in (migration.up, migration.down) if path is not None]
+        metafunc.parametrize("migration_file", files, ids=[path.name for path in files])
 
 
 def test_a_migration_behind_an_idle_writer_gives_up_in_its_lock_timeout(
-        migration, blockable, empty_db_url, migrate_on, migrations_dir):
-    if migration.up.name not in blockable:
+        migration_file, blockable, empty_db_url, migrate_on, migrations_dir):
+    name = migration_file.name
+    if name not in blockable:
         pytest.skip("takes no lock an idle writer holds up, on a table that existed before")
-    tables, lock_timeout = blockable[migration.up.name]
+    tables, lock_timeout = blockable[name]
     expect(lock_timeout not in ("0", "0ms"),
-           f"{migration.up.name}: takes SHARE or stronger on {', '.join(tables)} with no "
-           f"lock_timeout: behind an idle writer it would wait for ever, and the application "
-           f"with it", [("Fix", "begin the file with SET LOCAL lock_timeout")])
-    versions = [m.version for m in read(migrations_dir)]
-    index = versions.index(migration.version)
-    if index == 0:
-        pytest.skip("the first migration: no table exists before it")
-    before_version = versions[index - 1]
+           f"{name}: takes SHARE or stronger on {', '.join(tables)} with no lock_timeout: "
+           f"behind an idle writer it would wait for ever, and the application with it",
+           [("Fix", "begin the file with SET LOCAL lock_timeout")])
+    versions: list[int | None] = [None, *(m.version for m in read(migrations_dir))]
+    down = name.endswith(".down.sql")
+    version = int(name[:name.index("_")])
+    below = versions[versions.index(version) - 1]
+    start_at, run, recover = (version, "down", version) if down else (below, "up", below)
     migrate = migrate_on(empty_db_url)
-    migrate.goto(before_version)
+    if start_at is not None:
+        migrate.goto(start_at)
     before = pg_catalog.snapshot_of(empty_db_url)
     limit = _interval_seconds(lock_timeout) + MARGIN
+    # A writer locks tables (and, as it writes, their indexes): the blocker takes the tables.
+    tables = [table for table in tables if before["relations"].get(
+        pg_catalog.qualify(*table.split(".", 1)), {}).get("kind") in pg_catalog.TABLE_KINDS]
+    if not tables:
+        pytest.skip("its first strong lock is on an index alone")
 
     with admin.connect(empty_db_url) as blocker, \
             admin.connect(empty_db_url, autocommit=True) as watch:
@@ -89,15 +95,14 @@ def test_a_migration_behind_an_idle_writer_gives_up_in_its_lock_timeout(
         started = time.monotonic()
         failure = None
         try:
-            migrate.up(1)
+            migrate.run(run, "1")
         except MigrateError as error:
             failure = error
         waited = time.monotonic() - started
         reader.join()
         blocker.rollback()
 
-    name = migration.up.name
-    expect(failure is not None, f"{name}: applied although a writer held {tables[0]}")
+    expect(failure is not None, f"{name}: ran although a writer held {tables[0]}")
     said = f"{failure}\n{failure.output or ''}" if failure else ""
     expect("lock timeout" in said, f"{name}: want migrate to fail with a lock timeout",
            [("migrate", said)])
@@ -106,14 +111,23 @@ def test_a_migration_behind_an_idle_writer_gives_up_in_its_lock_timeout(
     expect(reader.waited is not None and reader.waited <= limit,
            f"{name}: a reader of {tables[0]} queued behind the migration waited "
            f"{reader.waited} s, over its lock_timeout {lock_timeout}")
-    same_version(migrate, Version(migration.version, dirty=True), f"{name} after the timeout")
+    # migrate records the version it was going to: up, the file's own; down, the one below.
+    # Below the first migration there is none, and migrate then reads "no migration", its
+    # dirty flag lost, although every table of the first migration is still there.
+    dirty = Version(version, dirty=True) if not down else \
+        Version(below, dirty=below is not None)
+    same_version(migrate, dirty, f"{name} after the timeout")
     same_catalog(before, pg_catalog.snapshot_of(empty_db_url),
-                 f"{name}: statements of the timed-out file stay (+ left behind)")
+                 f"{name}: statements of the timed-out file stay (- or + left behind)")
 
-    migrate.force(before_version)
-    migrate.up(1)
-    same_version(migrate, Version(migration.version, dirty=False),
-                 f"{name}: force {before_version}, then up, without the blocker")
+    if recover is None:
+        migrate.run("force", "-1")
+    else:
+        migrate.force(recover)
+    migrate.run(run, "1")
+    same_version(migrate, Version(below if down else version, dirty=False),
+                 f"{name}: force {recover if recover is not None else -1}, then {run}, "
+                 f"without the blocker")
 
 
 class _Reader(threading.Thread):
