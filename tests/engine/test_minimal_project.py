@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from commands import environment
+from ironarchive_schema.migrate.background import add_migration
 from ironarchive_schema.paths import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
@@ -103,10 +104,9 @@ def test_an_unknown_built_in_check_is_one_line(project, admin_url):
 
 
 def test_an_invariant_a_new_migration_breaks_names_the_object(project, admin_url):
-    (project / "migrations" / "000003_add_note_pinned.up.sql").write_text(
-        "ALTER TABLE notes ADD COLUMN pinned boolean;\n")
-    (project / "migrations" / "000003_add_note_pinned.down.sql").write_text(
-        "ALTER TABLE notes DROP COLUMN pinned;\n")
+    add_migration(project / "migrations", "add_note_pinned",
+                  up="ALTER TABLE notes ADD COLUMN pinned boolean;\n",
+                  down="ALTER TABLE notes DROP COLUMN pinned;\n")
     result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::invariants")
     assert result.returncode == 1, result.stdout
     assert "\nnotes.pinned: nullable boolean (want NOT NULL with a default)\n" in result.stdout
@@ -123,11 +123,12 @@ def test_an_unknown_invariant_to_skip_is_one_line(project, admin_url):
 
 def test_a_migration_only_a_superuser_may_run_fails_the_roles_check(project, admin_url):
     """An event trigger needs a superuser, which a managed service's owner is not."""
-    (project / "migrations" / "000003_watch_ddl.up.sql").write_text(
-        "CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;\n"
-        "CREATE EVENT TRIGGER note_ddl_trigger ON ddl_command_end EXECUTE FUNCTION note_ddl();\n")
-    (project / "migrations" / "000003_watch_ddl.down.sql").write_text(
-        "DROP EVENT TRIGGER note_ddl_trigger;\nDROP FUNCTION note_ddl();\n")
+    add_migration(project / "migrations", "watch_ddl",
+                  up="CREATE FUNCTION note_ddl() RETURNS event_trigger LANGUAGE plpgsql "
+                     "AS $$ BEGIN END $$;\n"
+                     "CREATE EVENT TRIGGER note_ddl_trigger ON ddl_command_end "
+                     "EXECUTE FUNCTION note_ddl();\n",
+                  down="DROP EVENT TRIGGER note_ddl_trigger;\nDROP FUNCTION note_ddl();\n")
     result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::roles")
     assert result.returncode == 1, result.stdout
     assert re.search(r'\nmigrate up failed \(exit 1\): migration failed: permission denied to '
@@ -138,10 +139,9 @@ def test_a_migration_only_a_superuser_may_run_fails_the_roles_check(project, adm
 
 def test_a_new_migration_not_in_the_lock_profile_yet_fails_apart_from_a_changed_one(
         project, admin_url):
-    (project / "migrations" / "000003_index_note_tag.up.sql").write_text(
-        "SET LOCAL lock_timeout = '5s';\nCREATE INDEX idx_notes_tag ON notes (tag);\n")
-    (project / "migrations" / "000003_index_note_tag.down.sql").write_text(
-        "SET LOCAL lock_timeout = '5s';\nDROP INDEX idx_notes_tag;\n")
+    add_migration(project / "migrations", "index_note_tag",
+                  up="SET LOCAL lock_timeout = '5s';\nCREATE INDEX idx_notes_tag ON notes (tag);\n",
+                  down="SET LOCAL lock_timeout = '5s';\nDROP INDEX idx_notes_tag;\n")
     profile = project / "migrations.locks.yaml"
     profile.write_text(profile.read_text().replace(
         "  '#3 ALTER TABLE NOTES ADD':\n    locks:\n      public.notes: AccessExclusiveLock",
@@ -157,10 +157,9 @@ def test_a_new_migration_not_in_the_lock_profile_yet_fails_apart_from_a_changed_
 
 def test_a_migration_that_would_wait_for_ever_behind_a_writer_fails_the_blocker_check(
         project, admin_url):
-    (project / "migrations" / "000003_add_note_pinned.up.sql").write_text(
-        "ALTER TABLE notes ADD COLUMN pinned boolean NOT NULL DEFAULT false;\n")
-    (project / "migrations" / "000003_add_note_pinned.down.sql").write_text(
-        "ALTER TABLE notes DROP COLUMN pinned;\n")
+    add_migration(project / "migrations", "add_note_pinned",
+                  up="ALTER TABLE notes ADD COLUMN pinned boolean NOT NULL DEFAULT false;\n",
+                  down="ALTER TABLE notes DROP COLUMN pinned;\n")
     result = pytest_in(project, admin_url, "-q", "-p", "no:xdist", "pyproject.toml::blocker",
                        "-k", "000003")
     assert result.returncode == 1, result.stdout
