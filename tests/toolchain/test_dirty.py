@@ -9,6 +9,7 @@ leave `2 (dirty)`, and their recoveries differ.
 import os
 import signal
 import subprocess
+import threading
 
 import pytest
 
@@ -55,6 +56,30 @@ def start_migrate_up(url: str, migrations_copy) -> subprocess.Popen:
         ["make", "--no-print-directory", "migrate-up"], cwd=REPO_ROOT,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=environment(DATABASE_URL=url, MIGRATIONS_DIR=migrations_copy), start_new_session=True)
+
+
+# What migrate's Ctrl-C handler logs before it asks the run to stop (internal/cli/main.go).
+MIGRATE_STOPPING = "Stopping after this running migration"
+
+
+def read_until(process: subprocess.Popen, text: str, timeout: float = 60) -> str:
+    """The output of ``process`` up to and including the first line holding ``text``."""
+    assert process.stdout is not None, "start_migrate_up pipes the output"
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line)
+            if text in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive() or not lines or text not in lines[-1]:
+        raise AssertionError(f"want a line with {text!r} within {timeout} s; have:\n"
+                             f"{''.join(lines)}")
+    return "".join(lines)
 
 
 def tables(url: str) -> set[str]:
@@ -191,8 +216,12 @@ def test_an_interrupted_migrate_up_stops_after_the_migration_it_is_applying(
                 os.killpg(process.pid, signum)
             else:
                 process.send_signal(signum)
+            # Signals arrive when the kernel and Go's runtime get to them: the gate opens only
+            # once migrate has said it will stop, or a busy machine lets it finish the gated
+            # migration first and rightly start the next one.
+            output = read_until(process, MIGRATE_STOPPING)
             watch.execute("SELECT pg_advisory_unlock(%s)", (GATE,))
-            output, _ = process.communicate(timeout=60)
+            output += process.communicate(timeout=60)[0]
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
