@@ -4,6 +4,7 @@ touches, on a table of 50,000 rows, and the database left as it was."""
 import pytest
 
 from ironarchive_schema.catalog import pg_catalog
+from ironarchive_schema.migrate.background import add_migration, copy_migrations
 from ironarchive_schema.migrate.command import Version
 from ironarchive_schema.paths import REPO_ROOT
 from ironarchive_schema.postgres import admin
@@ -102,3 +103,21 @@ def test_every_file_of_a_folder_is_traced_at_the_version_before_it(empty_db_url,
     assert add_tag.strongest() == {"public.notes": "AccessExclusiveLock"}
     assert drop_tag.strongest() == {"public.notes": "AccessExclusiveLock"}
     assert migrate.version() == Version(2, dirty=False)
+
+
+def test_a_file_that_runs_alone_is_traced_as_migrate_applies_it(empty_db_url, migrate_on,
+                                                                 tmp_path):
+    """It cannot be rolled back: its trace is migrate's run (up, and down then up again)."""
+    folder = copy_migrations(REPO_ROOT / "examples" / "minimal" / "migrations",
+                             tmp_path / "migrations")
+    add_migration(folder, "index_tags", up="CREATE INDEX CONCURRENTLY idx_tag ON notes (tag);\n",
+                  down="DROP INDEX CONCURRENTLY idx_tag;\n")
+    migrate = migrate_on(empty_db_url, folder)
+    traces = trace_migrations(empty_db_url, migrate)
+    (build,) = traces["000003_index_tags.up.sql"]
+    (drop,) = traces["000003_index_tags.down.sql"]
+    assert not build.in_transaction and build.strongest() == {
+        "public.notes": "ShareUpdateExclusiveLock"}
+    assert not drop.in_transaction and drop.strongest()["public.notes"] == \
+        "ShareUpdateExclusiveLock"
+    assert migrate.version() == Version(3, dirty=False)

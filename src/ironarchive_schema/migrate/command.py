@@ -15,6 +15,7 @@ from scratch. Everything migrate prints is redacted before anyone sees it.
 """
 
 import contextlib
+import copy
 import re
 import signal
 import subprocess
@@ -106,6 +107,12 @@ class Migrate:
                    f"migrate/migrate:{MIGRATE.pinned_version()}"]
         return cls(database_url, migrations_dir, config, command=command, path_arg="/migrations",
                    **kwargs)
+
+    def with_url(self, database_url: str) -> "Migrate":
+        """The same migrate and folder on another URL (the same server, other parameters)."""
+        other = copy.copy(self)
+        other.database_url = urls.validate(database_url)
+        return other
 
     def argv(self, *args: str) -> list[str]:
         return [*self.command, "-path", self.path_arg,

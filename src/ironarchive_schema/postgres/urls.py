@@ -62,6 +62,15 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + quote(dbname, safe="")))
 
 
+def with_parameter(url: str, name: str, value: str) -> str:
+    """The same URL with query parameter ``name`` set to ``value`` (e.g. application_name,
+    which both lib/pq and libpq read)."""
+    parts = urlsplit(url)
+    query = [(key, item) for key, item in parse_qsl(parts.query, keep_blank_values=True)
+             if key != name]
+    return urlunsplit(parts._replace(query=urlencode([*query, (name, value)])))
+
+
 def with_user(url: str, user: str, password: str) -> str:
     """The same server and database, another login (a ``?password=`` is dropped)."""
     parts = urlsplit(_with_password(url, None))

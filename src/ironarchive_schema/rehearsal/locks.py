@@ -14,6 +14,7 @@ watched from a second connection, which sees its locks but not its row counts.
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.lint.layout import outside_transaction
 from ironarchive_schema.lint.sqltext import Statement, statements
 from ironarchive_schema.migrate.command import Migrate
+from ironarchive_schema.migrate.journal import migrations_table
 from ironarchive_schema.migrate.migration_files import read
-from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres import admin, urls
 
 #: Relations of these schemas are PostgreSQL's own, which every query reads.
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
@@ -33,13 +35,15 @@ MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExcl
          "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
 #: How often the second connection looks at a statement run on its own.
 WATCH_INTERVAL = 0.002
+#: The backend that runs a statement on its own calls itself this, so the watcher finds it.
+TRACED_APPLICATION_NAME = "rehearsal-traced"
 
 _RELATION_LOCKS = f"""
     SELECT l.relation, n.nspname || '.' || c.relname, l.mode
     FROM pg_locks AS l
     LEFT JOIN pg_class AS c ON c.oid = l.relation
     LEFT JOIN pg_namespace AS n ON n.oid = c.relnamespace
-    WHERE l.locktype = 'relation' AND l.granted AND l.pid = %s
+    WHERE l.locktype = 'relation' AND l.granted AND l.pid = ANY(%s)
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND coalesce(n.nspname, '') NOT IN {SYSTEM_SCHEMAS}
 """
@@ -47,6 +51,23 @@ _RELATIONS = f"""
     SELECT c.oid, n.nspname || '.' || c.relname, c.relfilenode
     FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE n.nspname NOT IN {SYSTEM_SCHEMAS}
+"""
+_RUNNING = """
+    SELECT pid, wait_event_type IS NOT DISTINCT FROM 'Lock' FROM pg_stat_activity
+    WHERE application_name = %s AND state = 'active' AND position(%s::text IN query) > 0
+"""
+_TABLES = f"""
+    SELECT format('%I.%I', n.nspname, c.relname)
+    FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN {SYSTEM_SCHEMAS}
+"""
+_BOOKKEEPING = """
+    SELECT n.nspname || '.' || c.relname
+    FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.oid = to_regclass(format('%%I.%%I', coalesce(%s::text, current_schema()), %s::text))
+       OR c.oid IN (SELECT indexrelid FROM pg_index
+                    WHERE indrelid = to_regclass(format('%%I.%%I',
+                                                        coalesce(%s::text, current_schema()), %s::text)))
 """
 _ROW_COUNTS = """
     SELECT schemaname || '.' || relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0),
@@ -96,13 +117,13 @@ def _relations(conn: psycopg.Connection) -> Relations:
     return {oid: (name, node) for oid, name, node in conn.execute(_RELATIONS)}
 
 
-def _locks(conn: psycopg.Connection, pid: int, existing: Relations) -> set[Lock]:
-    """The locks backend ``pid`` holds on relations of ``existing``: the ones other sessions
+def _locks(conn: psycopg.Connection, pids: list[int], existing: Relations) -> set[Lock]:
+    """The locks backends ``pids`` hold on relations of ``existing``: the ones other sessions
     can see. A relation the migration creates (a new table or index, the transient copy of
     a rewrite) is invisible to them until COMMIT, so its locks block nobody. One it dropped
     since is named as it was."""
     return {Lock(name or existing[oid][0], mode)
-            for oid, name, mode in conn.execute(_RELATION_LOCKS, (pid,)) if oid in existing}
+            for oid, name, mode in conn.execute(_RELATION_LOCKS, (pids,)) if oid in existing}
 
 
 def _rewritten(before: Relations, after: Relations) -> tuple[str, ...]:
@@ -142,18 +163,27 @@ def _failed(path: Path, statement: Statement, error: psycopg.Error) -> TraceErro
                       f"{str(error).strip().splitlines()[0]}")
 
 
-def trace_file(url: str, path: Path) -> list[StatementTrace]:
-    """The trace of each statement of ``path`` on the database at ``url``, left unchanged."""
+def runs_alone(path: Path) -> bool:
+    """Whether ``path`` is one statement that cannot run in a transaction block."""
+    found = statements(path.read_text(encoding="utf-8"))
+    return len(found) == 1 and outside_transaction(found[0])
+
+
+def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = None
+               ) -> list[StatementTrace]:
+    """The trace of each statement of ``path`` on the database at ``url``, left unchanged;
+    a file that :func:`runs_alone` is applied, by ``apply_alone`` where given."""
     text = path.read_text(encoding="utf-8")
     found = statements(text)
-    if len(found) == 1 and outside_transaction(found[0]):
-        return [_trace_alone(url, path, found[0], text[found[0].start:found[0].end])]
+    if runs_alone(path):
+        sql = text[found[0].start:found[0].end]
+        return [_trace_alone(url, path, found[0], sql, apply_alone or _applier(url, sql))]
     traced: list[tuple[Statement, float, float, set[Lock], tuple[str, ...], dict,
                        tuple[str, str]]] = []
     with admin.connect(url) as conn:  # psycopg opens the transaction at the first statement
-        pid = conn.info.backend_pid
+        pids = [conn.info.backend_pid]
         existing = _relations(conn)
-        held, nodes, counts = _locks(conn, pid, existing), existing, _row_counts(conn)
+        held, nodes, counts = _locks(conn, pids, existing), existing, _row_counts(conn)
         for statement in found:
             started = time.monotonic()
             try:
@@ -161,7 +191,7 @@ def trace_file(url: str, path: Path) -> list[StatementTrace]:
             except psycopg.Error as error:
                 raise _failed(path, statement, error) from None
             seconds = time.monotonic() - started
-            now_held, now_nodes, now_counts = _locks(conn, pid, existing), _relations(conn), \
+            now_held, now_nodes, now_counts = _locks(conn, pids, existing), _relations(conn), \
                 _row_counts(conn)
             traced.append((statement, started, seconds, now_held - held,
                            _rewritten(nodes, now_nodes), _row_changes(counts, now_counts),
@@ -182,22 +212,41 @@ def _lock_order(lock: Lock) -> tuple[str, int]:
     return lock.relation, MODES.index(lock.mode) if lock.mode in MODES else len(MODES)
 
 
-def _trace_alone(url: str, path: Path, statement: Statement, sql: str) -> StatementTrace:
-    """Run a statement that cannot run in a transaction as PostgreSQL runs it alone, and
-    collect the locks its backend holds, seen from a second connection as it runs."""
+def _applier(url: str, sql: str) -> Callable[[], object]:
+    """Run ``sql`` on a connection of its own, named for the watcher."""
+    def apply() -> None:
+        with admin.connect(url, autocommit=True,
+                           application_name=TRACED_APPLICATION_NAME) as conn:
+            conn.execute(sql, prepare=False)
+    return apply
+
+
+def _trace_alone(url: str, path: Path, statement: Statement, sql: str,
+                 apply: Callable[[], object]) -> StatementTrace:
+    """Apply a statement that cannot run in a transaction as PostgreSQL runs it, alone, and
+    collect the locks its backend holds, seen from a second connection as it runs.
+
+    A statement on an empty table ends within milliseconds, before any watcher could look.
+    So a third connection first holds ROW EXCLUSIVE on every table, as a writing
+    application would: the concurrent builds and drops wait for such transactions once they
+    hold their own lock, the watcher sees it, and the gate opens. migrate's own table is
+    left out of the gate and of the trace: its bookkeeping is not the migration's."""
     seen: set[Lock] = set()
-    with admin.connect(url, autocommit=True) as conn, \
-            admin.connect(url, autocommit=True) as watcher:
-        pid = conn.info.backend_pid
-        existing = _relations(watcher)
-        timeouts = _timeouts(conn)
+    with admin.connect(url, autocommit=True) as watcher, admin.connect(url) as gate:
+        bookkeeping = set(_bookkeeping(watcher, url))
+        existing = {oid: relation for oid, relation in _relations(watcher).items()
+                    if relation[0] not in bookkeeping}
+        tables = [name for name, in watcher.execute(_TABLES) if name not in bookkeeping]
+        if tables:
+            gate.execute(f"LOCK TABLE {', '.join(tables)} IN ROW EXCLUSIVE MODE")
+        timeouts = _timeouts(watcher)
         done = threading.Event()
-        failure: list[psycopg.Error] = []
+        failure: list[Exception] = []
 
         def run() -> None:
             try:
-                conn.execute(sql, prepare=False)
-            except psycopg.Error as error:
+                apply()
+            except Exception as error:  # noqa: BLE001 - handed to the tracing thread
                 failure.append(error)
             finally:
                 done.set()
@@ -206,12 +255,20 @@ def _trace_alone(url: str, path: Path, statement: Statement, sql: str) -> Statem
         runner = threading.Thread(target=run, daemon=True)
         runner.start()
         while not done.is_set():
-            seen |= _locks(watcher, pid, existing)
+            # Only while the backend runs the statement: not migrate's own bookkeeping.
+            running = watcher.execute(_RUNNING, (TRACED_APPLICATION_NAME, sql)).fetchall()
+            seen |= _locks(watcher, [pid for pid, _ in running], existing)
+            if any(waiting for _, waiting in running) and not gate.closed:
+                gate.close()
             done.wait(WATCH_INTERVAL)
         runner.join()
         seconds = time.monotonic() - started
         if failure:
-            raise _failed(path, statement, failure[0])
+            error = failure[0]
+            if isinstance(error, psycopg.Error):
+                raise _failed(path, statement, error)
+            raise TraceError(f"{path.name}:{statement.line}: {' '.join(statement.words[:4])} "
+                             f"failed: {error}") from error
         rewrites = _rewritten(existing, _relations(watcher))
     lock_timeout, statement_timeout = timeouts
     return StatementTrace(statement.line, statement.words, round(seconds, 4), round(seconds, 4),
@@ -219,15 +276,33 @@ def _trace_alone(url: str, path: Path, statement: Statement, sql: str) -> Statem
                           statement_timeout, in_transaction=False)
 
 
+def _bookkeeping(conn: psycopg.Connection, url: str) -> list[str]:
+    """migrate's table for ``url`` and its indexes, as schema.name."""
+    schema, table = migrations_table(url)
+    return [name for name, in conn.execute(_BOOKKEEPING, (schema, table) * 2)]
+
+
 def trace_migrations(url: str, migrate: Migrate) -> dict[str, list[StatementTrace]]:
     """File name -> trace, for every file of ``migrate``'s folder, on the empty database at
     ``url``: each up file at the version before it, each down file at its own version (after
-    its up file ran through migrate). The database ends at the newest version."""
+    its up file ran through migrate). The database ends at the newest version. A file that
+    runs alone is traced as migrate applies it, watched through its URL's application_name."""
     traces: dict[str, list[StatementTrace]] = {}
+    watched = migrate.with_url(urls.with_parameter(migrate.database_url, "application_name",
+                                                   TRACED_APPLICATION_NAME))
     for migration in read(migrate.migrations_dir):
-        if migration.up is not None:
-            traces[migration.up.name] = trace_file(url, migration.up)
-        migrate.up(1)
+        if migration.up is not None and runs_alone(migration.up):
+            traces[migration.up.name] = trace_file(url, migration.up,
+                                                   lambda: watched.up(1))
+        else:
+            if migration.up is not None:
+                traces[migration.up.name] = trace_file(url, migration.up)
+            migrate.up(1)
         if migration.down is not None:
-            traces[migration.down.name] = trace_file(url, migration.down)
+            # A down file that runs alone is applied by its trace: migrate goes up again.
+            alone = runs_alone(migration.down)
+            traces[migration.down.name] = trace_file(
+                url, migration.down, (lambda: watched.down(1)) if alone else None)
+            if alone:
+                migrate.up(1)
     return traces
