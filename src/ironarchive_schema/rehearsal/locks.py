@@ -66,8 +66,8 @@ _BOOKKEEPING = """
     FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.oid = to_regclass(format('%%I.%%I', coalesce(%s::text, current_schema()), %s::text))
        OR c.oid IN (SELECT indexrelid FROM pg_index
-                    WHERE indrelid = to_regclass(format('%%I.%%I',
-                                                        coalesce(%s::text, current_schema()), %s::text)))
+                    WHERE indrelid = to_regclass(format(
+                        '%%I.%%I', coalesce(%s::text, current_schema()), %s::text)))
 """
 _ROW_COUNTS = """
     SELECT schemaname || '.' || relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0),
