@@ -166,7 +166,7 @@ def _failed(path: Path, statement: Statement, error: psycopg.Error) -> TraceErro
 def runs_alone(path: Path) -> bool:
     """Whether ``path`` is one statement that cannot run in a transaction block."""
     found = statements(path.read_text(encoding="utf-8"))
-    return len(found) == 1 and outside_transaction(found[0])
+    return len(found) == 1 and outside_transaction(found[0]) is not None
 
 
 def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = None
