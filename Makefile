@@ -201,6 +201,14 @@ $(BENCH_INSTALLED): $(INSTALLED)
 bench: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## scale benchmark (SCALE=1.0: 2 million e-mails) into docs/benchmarks.md and .png
 	$(PY) -m bench --scale "$(SCALE)"
 
+# The rehearsal: SCALE given on the command line or in the environment sizes its archive;
+# without it, the gate's small size (0.01, 20,000 e-mails), not the benchmark's default.
+REHEARSE_SCALE = $(if $(filter command line environment,$(origin SCALE)),$(SCALE),0.01)
+
+.PHONY: rehearse
+rehearse: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## every migration applied to a loaded archive under the application's workload, judged by rehearsal.budgets.yaml (SCALE=1: 2 million e-mails; ONLY=versions; PG_VERSION=N) into docs/rehearsal.md (rehearsal-pgN.md) and .png; another MIGRATIONS_DIR writes no report
+	$(PY) -m bench.rehearse --scale "$(REHEARSE_SCALE)" $(if $(ONLY),--only "$(ONLY)")
+
 .PHONY: clean
 clean: ## remove the virtual environment and built tools (not .devdb/)
 	rm -rf $(VENV) .tools .tox

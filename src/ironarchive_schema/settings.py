@@ -50,6 +50,7 @@ DEFAULTS: dict[str, str | None] = {
     "MIGRATIONS_DIR": None,
     "MIGRATIONS_LOCK": None,
     "LOCK_PROFILE": None,
+    "REHEARSAL_BUDGETS": None,
     "CONTRACT_FILE": None,
     "BUILTIN_CHECKS": None,
     "INVARIANTS_SKIP": None,
@@ -132,6 +133,11 @@ class Settings:
     def lock_profile(self) -> Path:
         """What each migration statement locks and rewrites, reviewed (rehearsal.profile)."""
         return self.path("LOCK_PROFILE", "migrations.locks.yaml")
+
+    @property
+    def rehearsal_budgets(self) -> Path:
+        """What a migration may do to a busy archive (rehearsal.budgets)."""
+        return self.path("REHEARSAL_BUDGETS", "rehearsal.budgets.yaml")
 
     @property
     def contract_file(self) -> Path:

@@ -169,15 +169,17 @@ def runs_alone(path: Path) -> bool:
     return len(found) == 1 and outside_transaction(found[0]) is not None
 
 
-def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = None
-               ) -> list[StatementTrace]:
+def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = None,
+               application_name: str = TRACED_APPLICATION_NAME) -> list[StatementTrace]:
     """The trace of each statement of ``path`` on the database at ``url``, left unchanged;
-    a file that :func:`runs_alone` is applied, by ``apply_alone`` where given."""
+    a file that :func:`runs_alone` is applied, by ``apply_alone`` where given, whose
+    connection calls itself ``application_name`` (the watcher finds it by that name)."""
     text = path.read_text(encoding="utf-8")
     found = statements(text)
     if runs_alone(path):
         sql = text[found[0].start:found[0].end]
-        return [_trace_alone(url, path, found[0], sql, apply_alone or _applier(url, sql))]
+        return [_trace_alone(url, path, found[0], sql, apply_alone or _applier(url, sql),
+                             application_name)]
     traced: list[tuple[Statement, float, float, set[Lock], tuple[str, ...], dict,
                        tuple[str, str]]] = []
     with admin.connect(url) as conn:  # psycopg opens the transaction at the first statement
@@ -222,7 +224,7 @@ def _applier(url: str, sql: str) -> Callable[[], object]:
 
 
 def _trace_alone(url: str, path: Path, statement: Statement, sql: str,
-                 apply: Callable[[], object]) -> StatementTrace:
+                 apply: Callable[[], object], application_name: str) -> StatementTrace:
     """Apply a statement that cannot run in a transaction as PostgreSQL runs it, alone, and
     collect the locks its backend holds, seen from a second connection as it runs.
 
@@ -256,7 +258,7 @@ def _trace_alone(url: str, path: Path, statement: Statement, sql: str,
         runner.start()
         while not done.is_set():
             # Only while the backend runs the statement: not migrate's own bookkeeping.
-            running = watcher.execute(_RUNNING, (TRACED_APPLICATION_NAME, sql)).fetchall()
+            running = watcher.execute(_RUNNING, (application_name, sql)).fetchall()
             seen |= _locks(watcher, [pid for pid, _ in running], existing)
             if any(waiting for _, waiting in running) and not gate.closed:
                 gate.close()
