@@ -206,8 +206,8 @@ bench: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## scale benchmark (SCALE=1
 REHEARSE_SCALE = $(if $(filter command line environment,$(origin SCALE)),$(SCALE),0.01)
 
 .PHONY: rehearse
-rehearse: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## every migration applied to a loaded archive under the application's workload, judged by rehearsal.budgets.yaml (SCALE=1: 2 million e-mails; ONLY=versions; PG_VERSION=N) into docs/rehearsal.md (rehearsal-pgN.md) and .png; another MIGRATIONS_DIR writes no report
-	$(PY) -m bench.rehearse --scale "$(REHEARSE_SCALE)" $(if $(ONLY),--only "$(ONLY)")
+rehearse: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## every migration applied to a loaded archive under the application's workload, judged by rehearsal.budgets.yaml (SCALE=1: 2 million e-mails; ONLY=versions; PG_VERSION=N) into docs/rehearsal.md (rehearsal-pgN.md) and .png; ONLY or another MIGRATIONS_DIR write no report but REPORT=path
+	$(PY) -m bench.rehearse --scale "$(REHEARSE_SCALE)" $(if $(ONLY),--only "$(ONLY)") $(if $(REPORT),--doc "$(REPORT)")
 
 .PHONY: clean
 clean: ## remove the virtual environment and built tools (not .devdb/)

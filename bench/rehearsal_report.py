@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
+from ironarchive_schema.migrate.migration_files import read
 from ironarchive_schema.rehearsal.budgets import Budgets
 from ironarchive_schema.rehearsal.rehearse import PHASES, Load, Rehearsal
 
@@ -83,6 +84,7 @@ def render(run: Run, plot: str | None) -> list[str]:
         lines.append(f"| {result.file} | {result.seconds * 1000:,.0f} ms | "
                      f"{_bytes(result.wal_bytes)} | {latency} | {errors} | "
                      f"{result.blocked_sessions} | {wait} | {_verdict(result)} |")
+    lines += _stopped(run)
     breaches = [b for result in run.results for b in result.breaches]
     lines += ["", "## Breaches", ""]
     if not breaches:
@@ -111,6 +113,24 @@ def render(run: Run, plot: str | None) -> list[str]:
                              f"{locks} | {', '.join(statement.rewrites)} | {rows} |")
     lines += ["", *static_measured.section(run.results, run.migrations_dir, run.budgets)]
     return lines
+
+
+def _stopped(run: Run) -> list[str]:
+    """Where a migration did not apply, the ones after it were not rehearsed: say which, and
+    how to rehearse them."""
+    if not run.results or not any(b.rule == "migrate" for b in run.results[-1].breaches):
+        return []
+    last = run.results[-1].file
+    after = [m for m in read(run.migrations_dir)
+             if m.up is not None and m.up.name > last]
+    if not after:
+        return []
+    return ["", f"The rehearsal stopped at {last}: it does not apply to this archive (migrate "
+                f"rolled it back and left the database dirty), so "
+                f"{', '.join(m.up.name for m in after if m.up)} could not be rehearsed after "
+                f"it. `make rehearse SCALE={run.scale:g} ONLY="
+                f"{','.join(str(m.version) for m in after)}` applies the migrations before "
+                f"them to the empty tables and loads the archive just before the first."]
 
 
 def _verdict(result: Rehearsal) -> str:

@@ -47,11 +47,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "(default 3, 10 at scale 0.5 and up)")
     parser.add_argument("--doc", default=None,
                         help="report to write; '' for none (default: docs/rehearsal.md, "
-                             "docs/rehearsal-pgN.md with PG_VERSION=N, for the project's own "
-                             "migrations; none for another folder)")
+                             "docs/rehearsal-pgN.md with PG_VERSION=N, for a full run of the "
+                             "project's own migrations; none with --only or another folder)")
     parser.add_argument("--plot", default=None,
                         help="timeline plot to write; '' for none (default: beside the "
-                             "default report)")
+                             "report)")
     return parser.parse_args(argv)
 
 
@@ -73,16 +73,19 @@ def own_migrations(config: settings.Settings) -> bool:
     return config.migrations_dir.resolve() == (REPO_ROOT / "migrations").resolve()
 
 
-def reports(config: settings.Settings, doc: str | None, plot: str | None) -> tuple[str, str]:
-    """Where the report and the plot go. The committed ones describe the project's own
-    migrations; a rehearsal of another folder (a copy with a migration under review) writes
-    none unless asked, so it never overwrites them."""
-    own = own_migrations(config)
-    major = config.get("PG_VERSION")
-    stem = REPO_ROOT / "docs" / (f"rehearsal-pg{major}" if major else "rehearsal")
-    default_doc = str(stem.with_suffix(".md")) if own else ""
-    default_plot = str(stem.with_suffix(".png")) if own and doc is None else ""
-    return (default_doc if doc is None else doc, default_plot if plot is None else plot)
+def reports(config: settings.Settings, only: str, doc: str | None, plot: str | None
+            ) -> tuple[str, str]:
+    """Where the report and the plot go. The committed ones are full runs of the project's
+    own migrations; a rehearsal of some of them (``--only``) or of another folder (a copy with
+    a migration under review) writes none unless ``--doc`` names one, so it never
+    overwrites them. The plot goes beside the report unless ``--plot`` says otherwise."""
+    if doc is None:
+        major = config.get("PG_VERSION")
+        name = f"rehearsal-pg{major}.md" if major else "rehearsal.md"
+        doc = str(REPO_ROOT / "docs" / name) if own_migrations(config) and not only else ""
+    if plot is None:
+        plot = str(Path(doc).with_suffix(".png")) if doc else ""
+    return doc, plot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(arguments)
     # Like the suite, the rehearsal reads no .env: its server and database are its own.
     config = settings.resolve(env_file=Path(os.devnull))
-    args.doc, args.plot = reports(config, args.doc, args.plot)
+    args.doc, args.plot = reports(config, args.only, args.doc, args.plot)
     if args.plot:
         rehearsal_plot.check_available()
     try:

@@ -91,6 +91,9 @@ def test_a_failing_statement_names_its_file_and_line(table_db, tmp_path):
     with pytest.raises(TraceError) as failed:
         traced(table_db, tmp_path, "SELECT 1;\n\nSELECT 1 / 0;\n")
     assert str(failed.value) == ("000002_change.up.sql:3: SELECT failed: division by zero")
+    assert (failed.value.line, failed.value.reason) == (3, "division by zero")
+    assert [statement.line for statement in failed.value.partial] == [1, 3], \
+        "the trace up to the failure, the failing statement last"
 
 
 def test_every_file_of_a_folder_is_traced_at_the_version_before_it(empty_db_url, migrate_on):

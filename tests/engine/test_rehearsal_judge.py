@@ -54,11 +54,17 @@ ADD_COLUMN = statement(3, "ALTER TABLE EMAILS ADD COLUMN X",
     ([COMMENT], measured(errors=("canceling statement due to lock timeout",)),
      "000004_change.up.sql: the workload met 1 errors (budget 0), the first: canceling "
      "statement due to lock timeout"),
-    ([], measured(failure="migration failed: lock timeout in line 3 of the file"),
+    ([], measured(failure="migration failed: lock timeout in line 0 of the file"),
      "000004_change.up.sql: migrate failed: migration failed: lock timeout"),
+    ([INDEX], measured(failure="migration failed: canceling statement due to statement timeout",
+                       failed_statement=(3, "CREATE INDEX IDX_EMAILS_SUBJECT ON EMAILS SUBJECT",
+                                         "canceling statement due to statement timeout")),
+     "000004_change.up.sql:3: CREATE INDEX IDX_EMAILS_SUBJECT ON EMAILS SUBJECT: does not apply "
+     "to the archive: canceling statement due to statement timeout; migrate failed"),
 ], ids=["reads under a write lock", "under a lock an earlier statement took",
         "access exclusive held too long", "a wait over lock_timeout",
-        "any wait without lock_timeout", "a workload error", "migrate failed"])
+        "any wait without lock_timeout", "a workload error", "migrate failed",
+        "the statement that failed"])
 def test_each_budget_fails_in_one_line_naming_what_broke_it(trace, seen, want):
     lines = [str(breach) for breach in judge(FILE, trace, seen, Budgets())]
     assert any(want in line for line in lines), f"want {want!r}, have {lines}"

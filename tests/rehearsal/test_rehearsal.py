@@ -28,7 +28,7 @@ def loaded_template(admin_url, migrate_on, budgets):
     """A template at the newest migration with the archive loaded (once per worker)."""
     name = admin.unique_name("rehearsal")
     url = admin.create_database(admin_url, name)
-    Rehearser(url, migrate_on(url), Archive(SCALE), budgets, LOAD).run(lambda _: False)
+    Rehearser(url, migrate_on(url), Archive(SCALE), budgets, LOAD).load_at_newest()
     admin.mark_template(admin_url, name)
     yield name
     admin.drop_database(admin_url, name)

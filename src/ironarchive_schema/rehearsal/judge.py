@@ -58,6 +58,9 @@ class Measured:
     longest_waits: dict[tuple[str, str], float]  # (relation, mode asked) -> longest wait, ms
     errors: tuple[str, ...]  # the workload's errors while and after it ran
     failure: str | None  # migrate's error, if it failed
+    #: The statement that failed, where the trace on the archive saw it fail too: its line,
+    #: first words and PostgreSQL's error (migrate names no line of a multi-statement file).
+    failed_statement: tuple[int, str, str] | None = None
 
 
 def milliseconds(setting: str) -> float:
@@ -120,7 +123,12 @@ def judge(file: str, trace: list[StatementTrace], measured: Measured, budgets: B
           ) -> list[Breach]:
     """Every breach of ``budgets`` by migration ``file``."""
     breaches = []
-    if measured.failure:
+    if measured.failed_statement:
+        line, words, reason = measured.failed_statement
+        breaches.append(Breach(file, line, words, "migrate",
+                               f"does not apply to the archive: {reason}; migrate failed and "
+                               f"left the database dirty at this version"))
+    elif measured.failure:
         breaches.append(Breach(file, 0, "", "migrate", f"migrate failed: {measured.failure}"))
     breaches += reads_under_write_lock(file, trace, budgets)
     for relation, held_ms in sorted(measured.exclusive_ms.items()):
@@ -149,8 +157,8 @@ def judge(file: str, trace: list[StatementTrace], measured: Measured, budgets: B
             file, 0, "", "workload_errors",
             f"the workload met {len(measured.errors)} errors (budget {budgets.workload_errors}), "
             f"the first: {measured.errors[0]}"))
-    reason = budgets.accepted.get(file)
-    if reason:
-        breaches = [Breach(b.file, b.line, b.statement, b.rule, b.message, reason)
+    accepted = budgets.accepted.get(file)
+    if accepted:
+        breaches = [Breach(b.file, b.line, b.statement, b.rule, b.message, accepted)
                     for b in breaches]
     return breaches

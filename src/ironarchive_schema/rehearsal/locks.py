@@ -107,7 +107,18 @@ class StatementTrace:
 
 
 class TraceError(ToolchainError):
-    """A statement of the traced file failed: the file would not apply."""
+    """A statement of the traced file failed: the file would not apply. ``line``, ``words``
+    and ``reason`` name the statement and PostgreSQL's error; ``partial`` holds the trace of
+    the statements before it and of it, up to the failure."""
+
+    def __init__(self, path: Path, statement: Statement, reason: str,
+                 partial: list["StatementTrace"] | None = None):
+        super().__init__(f"{path.name}:{statement.line}: {' '.join(statement.words[:4])} "
+                         f"failed: {reason}")
+        self.line = statement.line
+        self.words = statement.words
+        self.reason = reason
+        self.partial = partial or []
 
 
 Relations = dict[int, tuple[str, int]]  # oid -> (schema.name, relfilenode)
@@ -158,9 +169,9 @@ def _timeouts(conn: psycopg.Connection) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def _failed(path: Path, statement: Statement, error: psycopg.Error) -> TraceError:
-    return TraceError(f"{path.name}:{statement.line}: {' '.join(statement.words[:4])} failed: "
-                      f"{str(error).strip().splitlines()[0]}")
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def runs_alone(path: Path) -> bool:
@@ -182,6 +193,16 @@ def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = 
                              application_name)]
     traced: list[tuple[Statement, float, float, set[Lock], tuple[str, ...], dict,
                        tuple[str, str]]] = []
+
+    def traces(ended: float) -> list[StatementTrace]:
+        return [StatementTrace(statement.line, statement.words, round(seconds, 4),
+                               round(ended - started, 4), tuple(sorted(new, key=_lock_order)),
+                               rewrites, rows, lock_timeout, statement_timeout,
+                               in_transaction=True)
+                for statement, started, seconds, new, rewrites, rows, (lock_timeout,
+                                                                       statement_timeout)
+                in traced]
+
     with admin.connect(url) as conn:  # psycopg opens the transaction at the first statement
         pids = [conn.info.backend_pid]
         existing = _relations(conn)
@@ -191,7 +212,14 @@ def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = 
             try:
                 conn.execute(text[statement.start:statement.end], prepare=False)
             except psycopg.Error as error:
-                raise _failed(path, statement, error) from None
+                # What the statement held until it failed, as far as the rows it had taken
+                # before it are concerned; its own locks are gone with the error.
+                failed_at = time.monotonic()
+                conn.rollback()
+                traced.append((statement, started, failed_at - started, set(), (), {},
+                               traced[-1][-1] if traced else ("", "")))
+                raise TraceError(path, statement, _first_line(error),
+                                 traces(failed_at)) from None
             seconds = time.monotonic() - started
             now_held, now_nodes, now_counts = _locks(conn, pids, existing), _relations(conn), \
                 _row_counts(conn)
@@ -201,12 +229,7 @@ def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = 
             held, nodes, counts = now_held, now_nodes, now_counts
         ended = time.monotonic()
         conn.rollback()
-    return [StatementTrace(statement.line, statement.words, round(seconds, 4),
-                           round(ended - started, 4), tuple(sorted(new, key=_lock_order)),
-                           rewrites, rows, lock_timeout, statement_timeout, in_transaction=True)
-            for statement, started, seconds, new, rewrites, rows, (lock_timeout,
-                                                                   statement_timeout)
-            in traced]
+    return traces(ended)
 
 
 def _lock_order(lock: Lock) -> tuple[str, int]:
@@ -267,10 +290,7 @@ def _trace_alone(url: str, path: Path, statement: Statement, sql: str,
         seconds = time.monotonic() - started
         if failure:
             error = failure[0]
-            if isinstance(error, psycopg.Error):
-                raise _failed(path, statement, error)
-            raise TraceError(f"{path.name}:{statement.line}: {' '.join(statement.words[:4])} "
-                             f"failed: {error}") from error
+            raise TraceError(path, statement, _first_line(error)) from error
         rewrites = _rewritten(existing, _relations(watcher))
     lock_timeout, statement_timeout = timeouts
     return StatementTrace(statement.line, statement.words, round(seconds, 4), round(seconds, 4),

@@ -31,7 +31,7 @@ from ironarchive_schema.migrate.migration_files import Migration, read
 from ironarchive_schema.postgres import admin, urls
 from ironarchive_schema.rehearsal.budgets import Budgets
 from ironarchive_schema.rehearsal.judge import Breach, Measured, blame, judge
-from ironarchive_schema.rehearsal.locks import StatementTrace, runs_alone, trace_file
+from ironarchive_schema.rehearsal.locks import StatementTrace, TraceError, runs_alone, trace_file
 from ironarchive_schema.rehearsal.monitor import MIGRATE_APPLICATION_NAME, Monitor, Snapshot
 from ironarchive_schema.rehearsal.workload import APPLICATION_NAME, Sample, Task, Workload
 
@@ -127,7 +127,7 @@ def _apply(migrate: Migrate) -> str | None:
 
 
 def _measured(rows: dict[str, int], snapshots: list[Snapshot], samples: list[Sample],
-              interval: float, failure: str | None) -> Measured:
+              interval: float, failure: str | None, failed: TraceError | None) -> Measured:
     exclusive: dict[str, list[float]] = {}
     for snapshot in snapshots:
         for relation, mode in snapshot.migration_locks:
@@ -145,7 +145,9 @@ def _measured(rows: dict[str, int], snapshots: list[Snapshot], samples: list[Sam
                       for relation, seen in exclusive.items()},
         longest_waits=waits,
         errors=tuple(s.error for s in samples if s.error),
-        failure=failure)
+        failure=failure,
+        failed_statement=(failed.line, " ".join(failed.words[:6]), failed.reason)
+        if failed else None)
 
 
 def _qualified(relation: str) -> str:
@@ -154,7 +156,8 @@ def _qualified(relation: str) -> str:
 
 
 class Rehearser:
-    """Rehearses the migrations of ``migrate``'s folder on the empty database at ``url``."""
+    """Rehearses the migrations of ``migrate``'s folder on the database at ``url``, from its
+    version on (empty, or a copy of an archive a rehearser loaded)."""
 
     def __init__(self, url: str, migrate: Migrate, archive: Archive, budgets: Budgets,
                  load: Load = Load(), log: Callable[[str], None] = lambda _: None):
@@ -179,14 +182,16 @@ class Rehearser:
         for migration in read(self.migrate.migrations_dir):
             if migration.up is None or migration.version <= (current.number or 0):
                 continue
+            if not measure(migration):
+                self.migrate.up(1)
+                continue
+            # Loaded just before the first migration measured: the migrations before it
+            # run on the empty tables, as they did when the archive was young.
             with admin.connect(self.url, autocommit=True) as conn:
                 if not loaded and self.archive.ready(conn):
                     self.log("loading the archive")
                     self.archive.load(conn)
                     loaded = True
-            if not measure(migration):
-                self.migrate.up(1)
-                continue
             self.log(f"rehearsing {migration.up.name}")
             result = self.rehearse(migration.up.name, migration) if loaded else \
                 self.unloaded(migration.up.name)
@@ -194,6 +199,13 @@ class Rehearser:
             if any(b.rule == "migrate" for b in result.breaches):
                 break  # the database is dirty: nothing after it can run
         return results
+
+    def load_at_newest(self) -> None:
+        """Migrate the database to the newest version and load the archive there: a
+        template for rehearsals of migrations added after it (``run(loaded=True)``)."""
+        self.migrate.up()
+        with admin.connect(self.url, autocommit=True) as conn:
+            self.archive.load(conn)
 
     def unloaded(self, name: str) -> Rehearsal:
         with admin.connect(self.url, autocommit=True) as conn:
@@ -211,7 +223,13 @@ class Rehearser:
         path = migration.up
         # A file that runs alone cannot be rolled back: the trace is taken of migrate's run.
         alone = runs_alone(path)
-        trace = [] if alone else trace_file(self.url, path)
+        trace: list[StatementTrace] = []
+        failed: TraceError | None = None  # the statement that failed in the trace
+        if not alone:
+            try:
+                trace = trace_file(self.url, path)
+            except TraceError as error:
+                trace, failed = error.partial, error
         with admin.connect(self.url, autocommit=True) as conn, \
                 admin.connect(self.url, autocommit=True) as watcher:
             rows: dict[str, int] = dict(conn.execute(_TABLE_ROWS).fetchall())
@@ -228,8 +246,8 @@ class Rehearser:
                         try:
                             trace = trace_file(self.url, path, lambda: self.watched.up(1),
                                                MIGRATE_APPLICATION_NAME)
-                        except Exception as error:  # noqa: BLE001 - reported as a breach
-                            failure = str(error)
+                        except TraceError as error:
+                            failure, failed = error.reason, error
                     else:
                         failure = _apply(self.watched)
                 ended = time.monotonic()
@@ -243,7 +261,8 @@ class Rehearser:
             phase: PhaseStats.of([s for s in samples if _phase(s.at, started, ended) == phase])
             for phase in PHASES}
         after = [s for s in samples if s.at >= started]
-        measured = _measured(rows, monitor.snapshots, after, monitor.interval, failure)
+        measured = _measured(rows, monitor.snapshots, after, monitor.interval, failure,
+                             failed if failure else None)
         result.blocked_sessions = len({w.pid for s in monitor.snapshots for w in s.waiters
                                        if w.application == APPLICATION_NAME})
         if measured.longest_waits:
