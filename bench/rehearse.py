@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from ironarchive_schema import settings
+from ironarchive_schema import interrupts, settings
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.paths import REPO_ROOT
@@ -91,6 +91,7 @@ def reports(config: settings.Settings, only: str, doc: str | None, plot: str | N
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     args = parse_args(arguments)
+    interrupts.install(announce=True)  # Ctrl-C stops and removes its server
     # Like the suite, the rehearsal reads no .env: its server and database are its own.
     config = settings.resolve(env_file=Path(os.devnull))
     args.doc, args.plot = reports(config, args.only, args.doc, args.plot)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from ironarchive_schema import settings
+from ironarchive_schema import interrupts, settings
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.migrate.command import Migrate
 from ironarchive_schema.paths import REPO_ROOT
@@ -155,6 +155,7 @@ def benchmark(run: Run, admin_url: str, config: settings.Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    interrupts.install(announce=True)  # Ctrl-C stops and removes its server
     plot.check_available()
     run = Run(command=shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None
                                                             else argv)]),
