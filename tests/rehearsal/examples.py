@@ -54,6 +54,15 @@ UNSAFE = {
         "public.emails"),
 }
 
+#: A migration the archive's rows break (most e-mails are not deleted), then one that cannot
+#: be reached after it.
+DOES_NOT_APPLY = Example((
+    *one("emails_deleted_required", "ALTER TABLE emails ALTER COLUMN deleted_at SET NOT NULL;\n",
+         "ALTER TABLE emails ALTER COLUMN deleted_at DROP NOT NULL;\n"),
+    *one("comment_emails", "COMMENT ON TABLE emails IS 'Archived e-mails.';\n",
+         "COMMENT ON TABLE emails IS NULL;\n"),
+), "ALTER TABLE EMAILS ALTER COLUMN DELETED_AT", None, "public.emails")
+
 SAFE = {
     "an index built concurrently, alone in its file": Example((
         ("index_emails_subject",

@@ -10,7 +10,7 @@ from ironarchive_schema.postgres import admin
 from ironarchive_schema.rehearsal import budgets as budget_file
 from ironarchive_schema.rehearsal.rehearse import Load, Rehearser
 
-from .examples import SAFE, UNSAFE, with_example
+from .examples import DOES_NOT_APPLY, SAFE, UNSAFE, with_example
 
 #: The gate's size: 20,000 e-mails (make rehearse's default).
 SCALE = 0.01
@@ -75,3 +75,15 @@ def test_its_safe_rewrite_is_accepted(tmp_path, migrations_dir, example, owned_d
     assert len(results) == len(example.migrations)
     failed = [str(breach) for result in results for breach in result.failed]
     assert failed == [], "a safe rewrite breached:\n" + "\n".join(failed)
+
+
+def test_a_migration_the_archive_breaks_is_named_and_ends_the_rehearsal(
+        tmp_path, migrations_dir, owned_database, loaded_template, migrate_on, budgets):
+    results = rehearse_example(tmp_path, migrations_dir, DOES_NOT_APPLY, owned_database,
+                               loaded_template, migrate_on, budgets)
+    assert len(results) == 1, "nothing is rehearsed after a migration that does not apply"
+    lines = [str(breach) for breach in results[0].failed]
+    want = (f"{results[0].file}:3: {DOES_NOT_APPLY.statement}", "does not apply to the archive",
+            "contains null values", "dirty")
+    assert any(all(part in line for part in want) for line in lines), \
+        f"want a breach naming {want}, have:\n" + "\n".join(lines or ["(none)"])
