@@ -38,6 +38,8 @@ def write(run, path: str) -> None:
         waiting.step([s.at - base for s in result.snapshots],
                      [len(s.waiters) for s in result.snapshots], where="post", color="grey",
                      linewidth=1)
+        # Whole sessions from 0, also when none waited (matplotlib would centre 0 then).
+        waiting.set_ylim(0, max([len(s.waiters) for s in result.snapshots] + [1]) + 0.5)
         waiting.set_ylabel("sessions waiting for a lock (grey)")
         ax.legend(loc="upper left", fontsize=8)
     axes[-1, 0].set_xlabel("seconds since the workload started")
