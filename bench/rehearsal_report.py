@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ironarchive_schema.migrate.migration_files import read
 from ironarchive_schema.rehearsal.budgets import Budgets
+from ironarchive_schema.rehearsal.locks import ROWS_READ
 from ironarchive_schema.rehearsal.rehearse import PHASES, Load, Rehearsal
 
 from . import static_measured
@@ -94,7 +95,8 @@ def render(run: Run, plot: str | None) -> list[str]:
                                         else " — **fails the run**"))
     lines += ["", "## Statements: the trace on the archive", "",
               "| migration | line | statement | seconds | locks (strongest per relation) | "
-              "rewrites | rows read / written |", "|---|--:|---|--:|---|---|---|"]
+              "rewrites | rows (and index entries) read / written |",
+              "|---|--:|---|--:|---|---|---|"]
     for result in run.results:
         for statement in result.trace:
             locks = ", ".join(f"{mode.removesuffix('Lock')} {relation}"
@@ -102,11 +104,12 @@ def render(run: Run, plot: str | None) -> list[str]:
                               if mode not in ("AccessShareLock", "RowShareLock",
                                               "RowExclusiveLock"))
             rows = ", ".join(
-                f"{table}: {counts.get('seq_tup_read', 0):,} / "
-                f"{sum(counts.get(k, 0) for k in ('inserted', 'updated', 'deleted')):,}"
+                f"{table}: {read:,} / {written:,}"
                 for table, counts in statement.rows.items()
-                if counts.get("seq_tup_read") or counts.get("inserted") or
-                counts.get("updated") or counts.get("deleted"))
+                for read, written in [(sum(counts.get(k, 0) for k in ROWS_READ),
+                                       sum(counts.get(k, 0)
+                                           for k in ("inserted", "updated", "deleted")))]
+                if read or written)
             if locks or statement.rewrites or rows:
                 lines.append(f"| {result.file} | {statement.line} | "
                              f"{' '.join(statement.words[:6])} | {statement.seconds:.3f} | "

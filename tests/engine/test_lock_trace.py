@@ -72,6 +72,22 @@ def test_rows_read_and_written_are_counted_per_statement(table_db, tmp_path):
     assert scan.held_seconds > update.held_seconds, "a lock is held from its statement on"
 
 
+def test_rows_read_through_an_index_are_counted_as_its_entries(table_db, tmp_path):
+    _, scan = traced(table_db, tmp_path, "SET LOCAL enable_seqscan = off;\n"
+                                         "SELECT count(*) FROM t WHERE id > 0;\n")
+    assert scan.rows["public.t"]["idx_tup_read"] in (ROWS, ROWS + 1), \
+        "one entry a row (and the one past the end)"
+    assert "seq_tup_read" not in scan.rows["public.t"]
+
+
+def test_a_parallel_scan_is_counted_whole(table_db, tmp_path):
+    """Parallel workers keep statistics of their own: the trace runs without them."""
+    _, scan = traced(table_db, tmp_path, "SET LOCAL parallel_setup_cost = 0;\n"
+                                         "SET LOCAL min_parallel_table_scan_size = 0;\n"
+                                         "SELECT count(*) FROM t;\n")[1:]
+    assert scan.rows["public.t"]["seq_tup_read"] == ROWS
+
+
 def test_locks_a_statement_already_holds_are_not_counted_again(table_db, tmp_path):
     first, second = traced(table_db, tmp_path, "LOCK TABLE t IN SHARE MODE;\n"
                                                 "CREATE INDEX idx_t_c ON t (c);\n")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ironarchive_schema.rehearsal.budgets import Budgets
-from ironarchive_schema.rehearsal.locks import MODES, StatementTrace
+from ironarchive_schema.rehearsal.locks import MODES, ROWS_READ, StatementTrace
 
 #: PostgreSQL's table-level lock conflicts: mode -> the modes it conflicts with.
 CONFLICTS = {
@@ -105,7 +105,7 @@ def reads_under_write_lock(file: str, trace: list[StatementTrace], budgets: Budg
                 held[relation] = (mode, statement)
         for table, counts in statement.rows.items():
             touched = sum(counts.get(name, 0) for name in
-                          ("seq_tup_read", "inserted", "updated", "deleted"))
+                          (*ROWS_READ, "inserted", "updated", "deleted"))
             mode, taken_by = held.get(table, ("", statement))
             if touched > budgets.blocking_read_rows and mode and \
                     MODES.index(mode) >= BLOCKS_WRITES:

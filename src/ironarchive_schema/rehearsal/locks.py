@@ -71,10 +71,23 @@ _BOOKKEEPING = """
 """
 _ROW_COUNTS = """
     SELECT schemaname || '.' || relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0),
+           coalesce((SELECT sum(pg_stat_get_xact_tuples_returned(i.indexrelid))
+                     FROM pg_index AS i WHERE i.indrelid = relid), 0)::bigint,
            n_tup_ins, n_tup_upd, n_tup_del
     FROM pg_stat_xact_user_tables
 """
-ROW_COUNTERS = ("seq_scan", "seq_tup_read", "idx_scan", "inserted", "updated", "deleted")
+#: Per table and statement: scans, rows read by them (heap rows of sequential scans, index
+#: entries of index scans: a key checked through an index reads no heap row), rows written.
+ROW_COUNTERS = ("seq_scan", "seq_tup_read", "idx_scan", "idx_tup_read", "inserted", "updated",
+                "deleted")
+#: Rows read by sequential and index scans, the counters that say how much a statement read.
+ROWS_READ = ("seq_tup_read", "idx_tup_read")
+#: Parallel workers count their rows in statistics of their own, which the traced backend
+#: does not see; the trace runs without them (the locks are the same).
+_NO_PARALLEL_WORKERS = """
+    SELECT set_config('max_parallel_workers_per_gather', '0', true),
+           set_config('max_parallel_maintenance_workers', '0', true)
+"""
 
 
 @dataclass(frozen=True)
@@ -205,6 +218,7 @@ def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = 
 
     with admin.connect(url) as conn:  # psycopg opens the transaction at the first statement
         pids = [conn.info.backend_pid]
+        conn.execute(_NO_PARALLEL_WORKERS)
         existing = _relations(conn)
         held, nodes, counts = _locks(conn, pids, existing), existing, _row_counts(conn)
         for statement in found:
