@@ -182,7 +182,8 @@ def _timeouts(conn: psycopg.Connection) -> tuple[str, str]:
     return row[0], row[1]
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (PostgreSQL's own), else its type."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
@@ -232,7 +233,7 @@ def trace_file(url: str, path: Path, apply_alone: Callable[[], object] | None = 
                 conn.rollback()
                 traced.append((statement, started, failed_at - started, set(), (), {},
                                traced[-1][-1] if traced else ("", "")))
-                raise TraceError(path, statement, _first_line(error),
+                raise TraceError(path, statement, first_line(error),
                                  traces(failed_at)) from None
             seconds = time.monotonic() - started
             now_held, now_nodes, now_counts = _locks(conn, pids, existing), _relations(conn), \
@@ -304,7 +305,7 @@ def _trace_alone(url: str, path: Path, statement: Statement, sql: str,
         seconds = time.monotonic() - started
         if failure:
             error = failure[0]
-            raise TraceError(path, statement, _first_line(error)) from error
+            raise TraceError(path, statement, first_line(error)) from error
         rewrites = _rewritten(existing, _relations(watcher))
     lock_timeout, statement_timeout = timeouts
     return StatementTrace(statement.line, statement.words, round(seconds, 4), round(seconds, 4),

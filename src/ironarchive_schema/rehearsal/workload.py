@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from ironarchive_schema.rehearsal.locks import first_line
+
 #: The workload's connections call themselves this in pg_stat_activity.
 APPLICATION_NAME = "rehearsal-workload"
 
@@ -101,8 +103,7 @@ class Workload:
                             cur.fetchall()
                     conn.rollback()
                 except psycopg.Error as exc:
-                    error = str(exc).strip().splitlines()[0] if str(exc).strip() else \
-                        type(exc).__name__
+                    error = first_line(exc)
                     conn = self._recover(conn)
                 self.samples.append(Sample(scheduled, task.name,
                                            (time.monotonic() - scheduled) * 1000, error))
