@@ -1,0 +1,38 @@
+-- 000004_governed_compliance (down): back to 000003 exactly. The audit rows
+-- written while 000004 was applied stay (they are the trail); their chain
+-- goes with its tables, and an up again starts new chains.
+--
+-- Reverse order of the up migration. Plain DROP without IF EXISTS (D11).
+
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '60s';
+
+REVOKE ALL ON audit_log_chain_heads, audit_log_seals FROM ironarchive_app;
+REVOKE ALL ON FUNCTION set_acting_user(acting_user UUID), current_acting_user_id(),
+    purge_expired_emails(tenant UUID, batch_size INTEGER),
+    verify_audit_chain(anchors JSONB), audit_chain_heads(),
+    audit_log_entry(entry audit_logs, sealed_user_id UUID),
+    audit_chain_link(previous BYTEA, entry TEXT)
+FROM ironarchive_app;
+
+DROP FUNCTION purge_expired_emails(tenant UUID, batch_size INTEGER);
+
+DROP FUNCTION audit_chain_heads();
+DROP FUNCTION verify_audit_chain(anchors JSONB);
+DROP TRIGGER audit_logs_seal_trigger ON audit_logs;
+DROP FUNCTION seal_audit_log();
+DROP TRIGGER audit_logs_stamp_trigger ON audit_logs;
+DROP FUNCTION stamp_audit_log();
+DROP FUNCTION audit_chain_link(previous BYTEA, entry TEXT);
+DROP FUNCTION audit_log_entry(entry audit_logs, sealed_user_id UUID);
+DROP TABLE audit_log_seals;
+DROP TABLE audit_log_chain_heads;
+
+DROP TRIGGER tenants_governance_audit_trigger ON tenants;
+DROP FUNCTION audit_hold_and_retention();
+DROP TRIGGER tenants_governance_insert_trigger ON tenants;
+DROP TRIGGER tenants_governance_trigger ON tenants;
+DROP FUNCTION govern_hold_and_retention();
+
+DROP FUNCTION current_acting_user_id();
+DROP FUNCTION set_acting_user(acting_user UUID);
