@@ -184,10 +184,10 @@ EXECUTE FUNCTION audit_hold_and_retention();
 CREATE TABLE audit_log_chain_heads (
     chain_id UUID NOT NULL,
     seq BIGINT NOT NULL,
-    hash BYTEA NOT NULL,
+    chain_hash BYTEA NOT NULL,
     CONSTRAINT audit_log_chain_heads_pkey PRIMARY KEY (chain_id),
     CONSTRAINT audit_log_chain_heads_seq_check CHECK (seq >= 0),
-    CONSTRAINT audit_log_chain_heads_hash_check CHECK (octet_length(hash) = 32)
+    CONSTRAINT audit_log_chain_heads_chain_hash_check CHECK (octet_length(chain_hash) = 32)
 );
 
 COMMENT ON TABLE audit_log_chain_heads IS
@@ -195,21 +195,21 @@ COMMENT ON TABLE audit_log_chain_heads IS
 COMMENT ON COLUMN audit_log_chain_heads.chain_id IS
 'The tenant whose audit rows the chain links; the nil UUID for MSP-level rows.';
 COMMENT ON COLUMN audit_log_chain_heads.seq IS 'Sequence number of the last link; 0 before any.';
-COMMENT ON COLUMN audit_log_chain_heads.hash IS 'SHA-256 of the last link (32 bytes).';
+COMMENT ON COLUMN audit_log_chain_heads.chain_hash IS 'SHA-256 of the last link (32 bytes).';
 
 CREATE TABLE audit_log_seals (
     audit_log_id UUID NOT NULL,
     chain_id UUID NOT NULL,
     seq BIGINT NOT NULL,
     user_id UUID,
-    hash BYTEA NOT NULL,
+    chain_hash BYTEA NOT NULL,
     CONSTRAINT audit_log_seals_pkey PRIMARY KEY (audit_log_id),
     CONSTRAINT audit_log_seals_chain_id_seq_key UNIQUE (chain_id, seq),
-    CONSTRAINT audit_log_seals_hash_check CHECK (octet_length(hash) = 32)
+    CONSTRAINT audit_log_seals_chain_hash_check CHECK (octet_length(chain_hash) = 32)
 );
 
 COMMENT ON TABLE audit_log_seals IS
-'One link of an audit chain per audit_logs row: hash = SHA-256(previous link''s hash '
+'One link of an audit chain per audit_logs row: chain_hash = SHA-256(previous link''s hash '
 '|| the row''s canonical text); append-only like audit_logs (D20).';
 COMMENT ON COLUMN audit_log_seals.audit_log_id IS 'The audit_logs row this link seals.';
 COMMENT ON COLUMN audit_log_seals.chain_id IS
@@ -219,24 +219,31 @@ COMMENT ON COLUMN audit_log_seals.seq IS
 'written before 000004 (sealed by 000005).';
 COMMENT ON COLUMN audit_log_seals.user_id IS
 'user_id as sealed: ON DELETE SET NULL may clear the row''s (D3), never this copy.';
-COMMENT ON COLUMN audit_log_seals.hash IS 'SHA-256 of the link (32 bytes).';
+COMMENT ON COLUMN audit_log_seals.chain_hash IS 'SHA-256 of the link (32 bytes).';
 
 -- The text a link hashes: every column of the row as a JSON array, the
 -- timestamp as epoch seconds in UTC, so neither TimeZone nor DateStyle changes
 -- it. user_id is the sealed copy (see above). A later migration adding a
 -- column to audit_logs must decide whether it is sealed.
-CREATE FUNCTION audit_log_entry(entry audit_logs, sealed_user_id UUID)
+CREATE FUNCTION audit_log_entry(
+    entry_id UUID, sealed_user_id UUID, tenant_id UUID, action TEXT, ip_address INET,
+    details JSONB, written_at TIMESTAMPTZ
+)
 RETURNS TEXT
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT jsonb_build_array(entry.id, sealed_user_id, entry.tenant_id, entry.action,
-        entry.ip_address::TEXT, entry.details, extract(EPOCH FROM entry."timestamp"))::TEXT
+    SELECT jsonb_build_array(entry_id, sealed_user_id, tenant_id, action,
+        ip_address::TEXT, details, extract(EPOCH FROM written_at))::TEXT
 $$;
 
-COMMENT ON FUNCTION audit_log_entry(entry audit_logs, sealed_user_id UUID) IS
-'The canonical text of an audit row that its chain link hashes (D20).';
+COMMENT ON FUNCTION audit_log_entry(
+    entry_id UUID, sealed_user_id UUID, tenant_id UUID, action TEXT, ip_address INET,
+    details JSONB, written_at TIMESTAMPTZ
+) IS
+'The canonical text of an audit row (its columns in table order, user_id as sealed) '
+'that its chain link hashes (D20).';
 
 CREATE FUNCTION audit_chain_link(previous BYTEA, entry TEXT)
 RETURNS BYTEA
@@ -321,7 +328,7 @@ BEGIN
             SELECT chain
             ORDER BY 1
         );
-        INSERT INTO audit_log_chain_heads (chain_id, seq, hash)
+        INSERT INTO audit_log_chain_heads (chain_id, seq, chain_hash)
         SELECT noted, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'
         FROM unnest(chains) AS noted
         ORDER BY noted
@@ -332,12 +339,12 @@ BEGIN
         FOR UPDATE;
         PERFORM set_config('ironarchive.audit_chains_locked', this_transaction, TRUE);
     ELSE
-        INSERT INTO audit_log_chain_heads (chain_id, seq, hash)
+        INSERT INTO audit_log_chain_heads (chain_id, seq, chain_hash)
         VALUES (chain, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
         ON CONFLICT (chain_id) DO NOTHING;
     END IF;
 
-    SELECT audit_log_chain_heads.seq, audit_log_chain_heads.hash INTO head
+    SELECT audit_log_chain_heads.seq, audit_log_chain_heads.chain_hash INTO head
     FROM audit_log_chain_heads
     WHERE audit_log_chain_heads.chain_id = chain
     FOR UPDATE;
@@ -349,11 +356,12 @@ BEGIN
         USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
     END IF;
 
-    link := audit_chain_link(head.hash, audit_log_entry(NEW, NEW.user_id));
-    INSERT INTO audit_log_seals (audit_log_id, chain_id, seq, user_id, hash)
+    link := audit_chain_link(head.chain_hash, audit_log_entry(NEW.id, NEW.user_id,
+        NEW.tenant_id, NEW.action, NEW.ip_address, NEW.details, NEW."timestamp"));
+    INSERT INTO audit_log_seals (audit_log_id, chain_id, seq, user_id, chain_hash)
     VALUES (NEW.id, chain, head.seq + 1, NEW.user_id, link);
     UPDATE audit_log_chain_heads
-    SET seq = head.seq + 1, hash = link
+    SET seq = head.seq + 1, chain_hash = link
     WHERE audit_log_chain_heads.chain_id = chain;
     RETURN NULL;
 END;
@@ -388,7 +396,7 @@ EXECUTE FUNCTION prevent_audit_log_modification();
 -- gap in the sequence, a head that is not the chain's last link, a user_id
 -- changed other than by D3's ON DELETE SET NULL, the history of 000005 that
 -- no longer matches what was sealed of it, and exported heads (anchors,
--- [{"chain_id": ..., "seq": ..., "hash": "<hex>"}]) the chain no longer holds.
+-- [{"chain_id": ..., "seq": ..., "chain_hash": "<hex>"}]) the chain no longer holds.
 -- Needs every row: the MSP context or a role row-level security does not
 -- restrict.
 CREATE FUNCTION verify_audit_chain(anchors JSONB DEFAULT NULL)
@@ -408,12 +416,14 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH links AS (
-        SELECT seals.chain_id, seals.seq, seals.audit_log_id, seals.user_id, seals.hash,
+        SELECT seals.chain_id, seals.seq, seals.audit_log_id, seals.user_id,
+            seals.chain_hash,
             lag(seals.seq) OVER chain AS previous_seq,
-            lag(seals.hash) OVER chain AS previous_hash,
-            entries AS entry,
+            lag(seals.chain_hash) OVER chain AS previous_hash,
             entries.id IS NOT NULL AS present,
-            entries.user_id AS user_id_now
+            entries.user_id AS user_id_now,
+            audit_log_entry(entries.id, seals.user_id, entries.tenant_id, entries.action,
+                entries.ip_address, entries.details, entries."timestamp") AS entry
         FROM audit_log_seals AS seals
         LEFT JOIN audit_logs AS entries ON seals.audit_log_id = entries.id
         WINDOW chain AS (PARTITION BY seals.chain_id ORDER BY seals.seq)
@@ -433,23 +443,23 @@ BEGIN
                     format('edited: user_id is %s, sealed as %s',
                         coalesce(links.user_id_now::TEXT, 'NULL'),
                         coalesce(links.user_id::TEXT, 'NULL'))
-                WHEN links.hash <> audit_chain_link(
+                WHEN links.chain_hash <> audit_chain_link(
                         CASE WHEN links.previous_seq IS NULL OR links.seq = 1
                             THEN zero ELSE links.previous_hash END,
-                        audit_log_entry(links.entry, links.user_id)) THEN
+                        links.entry) THEN
                     'edited or reordered: the row or its place no longer matches its link'
             END AS problem
         FROM links
     ),
     last_links AS (
-        SELECT DISTINCT ON (seals.chain_id) seals.chain_id, seals.seq, seals.hash
+        SELECT DISTINCT ON (seals.chain_id) seals.chain_id, seals.seq, seals.chain_hash
         FROM audit_log_seals AS seals
         WHERE seals.seq > 0
         ORDER BY seals.chain_id, seals.seq DESC
     ),
     histories AS (
         SELECT seals.chain_id, count(*) AS rows_sealed,
-            (array_agg(seals.hash ORDER BY seals.seq DESC))[1] AS last_hash,
+            (array_agg(seals.chain_hash ORDER BY seals.seq DESC))[1] AS last_hash,
             max(seals.seq) AS last_seq
         FROM audit_log_seals AS seals
         WHERE seals.seq <= 0
@@ -473,7 +483,7 @@ BEGIN
     FROM audit_log_chain_heads AS heads
     LEFT JOIN last_links ON heads.chain_id = last_links.chain_id
     WHERE heads.seq <> coalesce(last_links.seq, 0)
-        OR heads.seq > 0 AND heads.hash <> last_links.hash
+        OR heads.seq > 0 AND heads.chain_hash <> last_links.chain_hash
     UNION ALL
     SELECT histories.chain_id, histories.last_seq, NULL,
         'history: the rows written before 000004 no longer match their sealed summary'
@@ -490,12 +500,13 @@ BEGIN
     UNION ALL
     SELECT anchor.chain_id, anchor.seq, seals.audit_log_id,
         format('rewritten since exported: the chain no longer holds seq %s with hash %s',
-            anchor.seq, anchor.hash)
+            anchor.seq, anchor.chain_hash)
     FROM jsonb_to_recordset(coalesce(anchors, '[]')) AS anchor (
-        chain_id UUID, seq BIGINT, hash TEXT)
+        chain_id UUID, seq BIGINT, chain_hash TEXT)
     LEFT JOIN audit_log_seals AS seals
         ON anchor.chain_id = seals.chain_id AND anchor.seq = seals.seq
-    WHERE anchor.seq > 0 AND (seals.hash IS NULL OR encode(seals.hash, 'hex') <> anchor.hash)
+    WHERE anchor.seq > 0
+        AND (seals.chain_hash IS NULL OR encode(seals.chain_hash, 'hex') <> anchor.chain_hash)
     ORDER BY 1, 2 NULLS FIRST, 3;
 END;
 $$;
@@ -508,13 +519,13 @@ COMMENT ON FUNCTION verify_audit_chain(anchors JSONB) IS
 -- What to export and keep outside the database (a later verification given
 -- it proves the trail only grew since): each chain's head.
 CREATE FUNCTION audit_chain_heads()
-RETURNS TABLE (chain_id UUID, seq BIGINT, hash TEXT)
+RETURNS TABLE (chain_id UUID, seq BIGINT, chain_hash TEXT)
 LANGUAGE sql
 STABLE
 SECURITY INVOKER
 SET search_path = public, pg_temp
 AS $$
-    SELECT heads.chain_id, heads.seq, encode(heads.hash, 'hex')
+    SELECT heads.chain_id, heads.seq, encode(heads.chain_hash, 'hex')
     FROM audit_log_chain_heads AS heads
     WHERE heads.seq > 0
     ORDER BY heads.chain_id
@@ -635,11 +646,10 @@ COMMENT ON FUNCTION purge_expired_emails(tenant UUID, batch_size INTEGER) IS
 -- The application's role
 -- ---------------------------------------------------------------------------
 
-GRANT EXECUTE ON FUNCTION set_acting_user(acting_user UUID), current_acting_user_id(),
-    purge_expired_emails(tenant UUID, batch_size INTEGER),
-    verify_audit_chain(anchors JSONB), audit_chain_heads(),
-    audit_log_entry(entry audit_logs, sealed_user_id UUID),
-    audit_chain_link(previous BYTEA, entry TEXT)
-TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION set_acting_user(UUID), current_acting_user_id() TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION purge_expired_emails(UUID, INTEGER) TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION verify_audit_chain(JSONB), audit_chain_heads() TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION audit_log_entry(UUID, UUID, UUID, TEXT, INET, JSONB, TIMESTAMPTZ),
+audit_chain_link(BYTEA, TEXT) TO ironarchive_app;
 -- Read in the MSP context to verify and export; written only by the seal.
 GRANT SELECT ON audit_log_chain_heads, audit_log_seals TO ironarchive_app;

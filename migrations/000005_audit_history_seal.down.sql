@@ -11,5 +11,6 @@ SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '600s';
 
 ALTER TABLE audit_log_seals DISABLE TRIGGER audit_log_seals_immutable_trigger;
-DELETE FROM audit_log_seals WHERE seq <= 0;
+DELETE FROM audit_log_seals
+WHERE seq <= 0;
 ALTER TABLE audit_log_seals ENABLE TRIGGER audit_log_seals_immutable_trigger;

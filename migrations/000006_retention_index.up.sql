@@ -4,4 +4,10 @@
 -- oldest first; without it each batch walks idx_emails_sent_at past every
 -- other tenant's old mail. If the build fails, an INVALID index is left:
 -- DROP INDEX CONCURRENTLY it, then migrate-force to 5 and migrate again.
+--
+-- Lint (squawk): no SET LOCAL timeouts, as a file of one statement outside a
+-- transaction block cannot hold them; SHARE UPDATE EXCLUSIVE blocks no read
+-- or write, and a statement_timeout would only leave an INVALID index. No IF
+-- NOT EXISTS: it would pass over an INVALID index left by a failed build.
+-- squawk-ignore require-lock-timeout, require-statement-timeout, prefer-robust-stmts
 CREATE INDEX CONCURRENTLY idx_emails_tenant_id_sent_at ON emails (tenant_id, sent_at);
