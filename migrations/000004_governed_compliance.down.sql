@@ -27,9 +27,9 @@ DROP FUNCTION audit_log_entry(UUID, UUID, UUID, TEXT, INET, JSONB, TIMESTAMPTZ);
 DROP TABLE audit_log_seals;
 DROP TABLE audit_log_chain_heads;
 
+DROP TRIGGER tenants_governance_audit_insert_trigger ON tenants;
 DROP TRIGGER tenants_governance_audit_trigger ON tenants;
 DROP FUNCTION audit_hold_and_retention();
-DROP TRIGGER tenants_governance_insert_trigger ON tenants;
 DROP TRIGGER tenants_governance_trigger ON tenants;
 DROP FUNCTION govern_hold_and_retention();
 

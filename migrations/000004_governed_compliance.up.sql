@@ -73,7 +73,8 @@ COMMENT ON FUNCTION current_acting_user_id() IS
 -- context. A role that row-level security does not restrict (the owner, a
 -- superuser) sees every tenant like the MSP context and passes: its change is
 -- recorded like any other, and what it could do besides is what the hash
--- chain below makes visible.
+-- chain below makes visible. A new tenant needs no guard: row-level security
+-- lets only the MSP context insert one.
 CREATE FUNCTION govern_hold_and_retention()
 RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -88,10 +89,8 @@ BEGIN
         USING ERRCODE = 'IA002',
             DETAIL = format('legal_hold %s -> %s, retention_policy_days %s -> %s, '
                 'refused in the context of tenant %s.',
-                CASE WHEN TG_OP = 'UPDATE' THEN OLD.legal_hold::TEXT ELSE 'none' END,
-                NEW.legal_hold::TEXT,
-                CASE WHEN TG_OP = 'UPDATE' THEN OLD.retention_policy_days::TEXT ELSE 'none' END,
-                NEW.retention_policy_days::TEXT,
+                OLD.legal_hold, NEW.legal_hold,
+                OLD.retention_policy_days, NEW.retention_policy_days,
                 coalesce(current_tenant_id()::TEXT, 'none')),
             HINT = 'The MSP changes them: set_msp_wide() in the same transaction; the '
                 'change is written to audit_logs.';
@@ -101,8 +100,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION govern_hold_and_retention() IS
-'BEFORE INSERT or UPDATE row trigger on tenants: setting or lifting legal_hold, or '
-'changing retention_policy_days, outside the MSP context raises IA002 (D18).';
+'BEFORE UPDATE row trigger on tenants: setting or lifting legal_hold, or changing '
+'retention_policy_days, outside the MSP context raises IA002 (D18).';
 
 REVOKE EXECUTE ON FUNCTION govern_hold_and_retention() FROM public;
 
@@ -115,17 +114,12 @@ WHEN (
 )
 EXECUTE FUNCTION govern_hold_and_retention();
 
-CREATE TRIGGER tenants_governance_insert_trigger
-BEFORE INSERT ON tenants
-FOR EACH ROW
-EXECUTE FUNCTION govern_hold_and_retention();
-
 -- Each change is an audit row written in the same transaction: which column,
 -- old and new value, the context and roles it was made in, and the acting
--- user when the application named one. A new tenant records its retention
--- (and its hold when it starts held), so every value a tenant ever had is in
--- the trail. SECURITY INVOKER: the MSP context may write audit rows of every
--- tenant, and the owner is not restricted.
+-- user when the application named one. A tenant created under hold records
+-- the hold placed (its retention at creation is the application's
+-- TENANT_CREATE). SECURITY INVOKER: the MSP context may write audit rows of
+-- every tenant, and the owner is not restricted.
 CREATE FUNCTION audit_hold_and_retention()
 RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -150,7 +144,7 @@ BEGIN
             made_in || jsonb_build_object('column', 'legal_hold',
                 'old', old_hold, 'new', NEW.legal_hold));
     END IF;
-    IF NEW.retention_policy_days IS DISTINCT FROM old_days THEN
+    IF TG_OP = 'UPDATE' AND NEW.retention_policy_days IS DISTINCT FROM old_days THEN
         INSERT INTO audit_logs (user_id, tenant_id, action, details)
         VALUES (current_acting_user_id(), NEW.id, 'RETENTION_POLICY_CHANGED',
             made_in || jsonb_build_object('column', 'retention_policy_days',
@@ -161,15 +155,26 @@ END;
 $$;
 
 COMMENT ON FUNCTION audit_hold_and_retention() IS
-'AFTER INSERT or UPDATE row trigger on tenants: writes LEGAL_HOLD_PLACED, '
+'AFTER UPDATE (and AFTER INSERT of a held tenant) row trigger on tenants: writes LEGAL_HOLD_PLACED, '
 'LEGAL_HOLD_LIFTED or RETENTION_POLICY_CHANGED to audit_logs with the old and new '
 'value, the context and the acting user (D18).';
 
 REVOKE EXECUTE ON FUNCTION audit_hold_and_retention() FROM public;
 
+-- WHEN: the frequent updates of other columns (storage_bytes) pay no call.
 CREATE TRIGGER tenants_governance_audit_trigger
-AFTER INSERT OR UPDATE ON tenants
+AFTER UPDATE ON tenants
 FOR EACH ROW
+WHEN (
+    old.legal_hold IS DISTINCT FROM new.legal_hold
+    OR old.retention_policy_days IS DISTINCT FROM new.retention_policy_days
+)
+EXECUTE FUNCTION audit_hold_and_retention();
+
+CREATE TRIGGER tenants_governance_audit_insert_trigger
+AFTER INSERT ON tenants
+FOR EACH ROW
+WHEN (new.legal_hold)
 EXECUTE FUNCTION audit_hold_and_retention();
 
 -- ---------------------------------------------------------------------------
