@@ -10,7 +10,7 @@
 --
 -- Locks: CREATE TRIGGER holds SHARE ROW EXCLUSIVE on tenants and audit_logs
 -- until COMMIT, so nothing here reads those tables: the rows written before
--- this migration are sealed by 000005, which reads them without blocking
+-- this migration are sealed by 000006, which reads them without blocking
 -- writers. New tables only otherwise.
 
 -- ---------------------------------------------------------------------------
@@ -221,7 +221,7 @@ COMMENT ON COLUMN audit_log_seals.chain_id IS
 'The chain: the row''s tenant_id, or the nil UUID for MSP-level rows.';
 COMMENT ON COLUMN audit_log_seals.seq IS
 'Position in the chain: 1, 2, ... for rows sealed on insert; 0 and below for rows '
-'written before 000004 (sealed by 000005).';
+'written before 000004 (sealed by 000006).';
 COMMENT ON COLUMN audit_log_seals.user_id IS
 'user_id as sealed: ON DELETE SET NULL may clear the row''s (D3), never this copy.';
 COMMENT ON COLUMN audit_log_seals.chain_hash IS 'SHA-256 of the link (32 bytes).';
@@ -399,7 +399,7 @@ EXECUTE FUNCTION prevent_audit_log_modification();
 -- of a chain is where it breaks first): a sealed row that is gone, one that
 -- was never sealed, one whose text or place no longer matches its link, a
 -- gap in the sequence, a head that is not the chain's last link, a user_id
--- changed other than by D3's ON DELETE SET NULL, the history of 000005 that
+-- changed other than by D3's ON DELETE SET NULL, the history of 000006 that
 -- no longer matches what was sealed of it, and exported heads (anchors,
 -- [{"chain_id": ..., "seq": ..., "chain_hash": "<hex>"}]) the chain no longer holds.
 -- Needs every row: the MSP context or a role row-level security does not

@@ -1,4 +1,4 @@
-"""The audit rows written before 000004 join their chains (000005), and the chain lives
+"""The audit rows written before 000004 join their chains (000006), and the chain lives
 through the migrations' lifecycle with data: up seals the history without rewriting a row,
 an edit of the history or of its sealed summary is found, a deleted user's history still
 verifies (D3), down takes the chain away and leaves every audit row as it was, and up again

@@ -1,4 +1,4 @@
--- 000006_retention_index (down): alone in its file and CONCURRENTLY, as it
+-- 000005_retention_index (down): alone in its file and CONCURRENTLY, as it
 -- was built. No SET LOCAL timeouts, as in the up file: SHARE UPDATE
 -- EXCLUSIVE blocks no read or write.
 -- squawk-ignore require-lock-timeout, require-statement-timeout

@@ -1,4 +1,4 @@
--- 000005_audit_history_seal (up): the audit rows written before 000004 join
+-- 000006_audit_history_seal (up): the audit rows written before 000004 join
 -- their chains (D20), without closing the trail to writers.
 --
 -- Spec: issue 16. 000004 seals every row inserted from its COMMIT on; the
@@ -63,7 +63,7 @@ SELECT
         'chain_id', seals.chain_id,
         'rows', count(*),
         'hash', encode((array_agg(seals.chain_hash ORDER BY seals.seq DESC))[1], 'hex'),
-        'migration', '000005_audit_history_seal'
+        'migration', '000006_audit_history_seal'
     ) AS details
 FROM audit_log_seals AS seals
 WHERE seals.seq <= 0
