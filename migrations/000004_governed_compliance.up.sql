@@ -155,9 +155,9 @@ END;
 $$;
 
 COMMENT ON FUNCTION audit_hold_and_retention() IS
-'AFTER UPDATE (and AFTER INSERT of a held tenant) row trigger on tenants: writes LEGAL_HOLD_PLACED, '
-'LEGAL_HOLD_LIFTED or RETENTION_POLICY_CHANGED to audit_logs with the old and new '
-'value, the context and the acting user (D18).';
+'AFTER UPDATE (and AFTER INSERT of a held tenant) row trigger on tenants: writes '
+'LEGAL_HOLD_PLACED, LEGAL_HOLD_LIFTED or RETENTION_POLICY_CHANGED to audit_logs with the '
+'old and new value, the context and the acting user (D18).';
 
 REVOKE EXECUTE ON FUNCTION audit_hold_and_retention() FROM public;
 
@@ -334,7 +334,7 @@ BEGIN
             ORDER BY 1
         );
         INSERT INTO audit_log_chain_heads (chain_id, seq, chain_hash)
-        SELECT noted, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'
+        SELECT noted, 0, decode(repeat('00', 32), 'hex')
         FROM unnest(chains) AS noted
         ORDER BY noted
         ON CONFLICT (chain_id) DO NOTHING;
@@ -345,7 +345,7 @@ BEGIN
         PERFORM set_config('ironarchive.audit_chains_locked', this_transaction, TRUE);
     ELSE
         INSERT INTO audit_log_chain_heads (chain_id, seq, chain_hash)
-        VALUES (chain, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
+        VALUES (chain, 0, decode(repeat('00', 32), 'hex'))
         ON CONFLICT (chain_id) DO NOTHING;
     END IF;
 
@@ -412,7 +412,9 @@ SECURITY INVOKER
 SET search_path = public, pg_temp
 AS $$
 DECLARE
-    zero CONSTANT BYTEA := '\x0000000000000000000000000000000000000000000000000000000000000000';
+    -- What the first link of a chain follows: 32 zero bytes (no literal: its reading would
+    -- depend on standard_conforming_strings).
+    zero CONSTANT BYTEA := decode(repeat('00', 32), 'hex');
 BEGIN
     IF row_security_active('audit_logs') AND NOT is_msp_wide() THEN
         RAISE EXCEPTION 'verify_audit_chain() reads every tenant''s chain: call '
