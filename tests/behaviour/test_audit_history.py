@@ -91,3 +91,16 @@ def test_down_leaves_the_rows_and_up_again_seals_them_all(upgraded):
         assert breaks(conn) == []
         assert conn.execute("SELECT count(*) FROM audit_log_seals WHERE seq <= 0").fetchone() \
             == (len(upgraded["before"]) + 2,)  # with the two summaries of the first up
+
+
+def test_down_one_version_unseals_the_history_only(upgraded):
+    """000006's down: the history leaves its chains (each such row is named as in no chain),
+    the rows sealed on insert keep theirs."""
+    upgraded["migrate"].down(1)
+    with admin.connect(upgraded["url"]) as conn:
+        found = breaks(conn)
+        live = conn.execute("SELECT count(*) FROM audit_log_seals WHERE seq > 0").fetchone()[0]
+    history = {row[0] for row in upgraded["before"]}
+    assert {f[2] for f in found} == history, found
+    assert {f[3] for f in found} == {"inserted: the row is in no chain"}
+    assert live == 2  # the summaries, sealed into the live chains
