@@ -176,7 +176,8 @@ def test_a_migration_that_would_wait_for_ever_behind_a_writer_fails_the_blocker_
 
 #: A migration with PL/pgSQL that compiles but is broken: a column that does not exist, a
 #: field the trigger's table lacks (found only against that table), a variable never used,
-#: a function that reads nothing it may change declared VOLATILE (a performance warning).
+#: a function that reads nothing it may change declared VOLATILE (a performance warning), a
+#: trigger function no trigger uses (nothing to check it against).
 BROKEN_PLPGSQL = """\
 CREATE FUNCTION count_untagged_notes() RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
@@ -193,6 +194,11 @@ END
 $$;
 CREATE TRIGGER notes_touch_trigger BEFORE UPDATE ON notes
 FOR EACH ROW EXECUTE FUNCTION touch_note();
+CREATE FUNCTION forgotten_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN NEW;
+END
+$$;
 """
 
 
@@ -205,8 +211,9 @@ def plpgsql_project(project, admin_url):
         if not plpgsql_check.available(conn) and major != PLPGSQL_CHECK_MAJOR:
             pytest.skip(unavailable(major))
     add_migration(project / "migrations", "note_functions", up=BROKEN_PLPGSQL,
-                  down="DROP TRIGGER notes_touch_trigger ON notes;\nDROP FUNCTION touch_note();"
-                       "\nDROP FUNCTION count_untagged_notes();\n")
+                  down="DROP FUNCTION forgotten_trigger();\nDROP TRIGGER notes_touch_trigger ON "
+                       "notes;\nDROP FUNCTION touch_note();\nDROP FUNCTION "
+                       "count_untagged_notes();\n")
     return project
 
 
@@ -223,11 +230,13 @@ def test_broken_plpgsql_fails_the_plpgsql_check_naming_function_line_and_finding
            in result.stdout, "warnings are on"
     assert "\ncount_untagged_notes(), no line: performance 00000: routine is marked as " \
            "VOLATILE" in result.stdout, "performance warnings are on"
+    assert "\nforgotten_trigger(), no line: error 22023: missing trigger relation\n" \
+           in result.stdout, "a trigger function no trigger uses is checked against nothing"
     assert "\nWant:\n    no plpgsql_check finding, or each accepted in " in result.stdout
     assert "\nHave:\n    line 3 on notes (DECLARE): " in result.stdout
     assert "\n    line 5 on notes (assignment): error 42703: record \"new\" has no field " \
            "\"touched_at\"\n        source: NEW.touched_at := now();\n" in result.stdout
-    assert "2 failed, 1 passed" in result.stdout, "one test per function, and the exceptions'"
+    assert "3 failed, 1 passed" in result.stdout, "one test per function, and the exceptions'"
     assert "Traceback" not in result.stdout
 
 
@@ -242,6 +251,9 @@ def test_a_finding_accepted_with_its_reason_passes_and_a_stale_exception_fails(
         "  - function: touch_note()\n"
         "    sqlstate: '00000'\n"
         "    reason: the unused variable, accepted likewise\n"
+        "  - function: forgotten_trigger()\n"
+        "    sqlstate: '22023'\n"
+        "    reason: kept for a trigger of a later migration, say\n"
         "  - function: count_untagged_notes()\n"
         "    line: 2\n"
         "    message: column \"tagg\" does not exist\n"
@@ -249,7 +261,7 @@ def test_a_finding_accepted_with_its_reason_passes_and_a_stale_exception_fails(
     result = pytest_in(plpgsql_project, admin_url, "-q", "-p", "no:xdist",
                        "--builtin-checks=plpgsql_check", "pyproject.toml::plpgsql_check")
     assert result.returncode == 1, result.stdout
-    assert "1 failed, 2 passed" in result.stdout, "touch_note() passes with its exceptions"
+    assert "1 failed, 3 passed" in result.stdout, "touch_note() passes with its exceptions"
     assert "\ncount_untagged_notes(): line 2, message 'column \"tagg\" does not exist': the " \
            f"exception in {plpgsql_project / 'plpgsql_check.yaml'} covers no finding\n" \
            in result.stdout
