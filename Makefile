@@ -154,8 +154,8 @@ lint-sql: $(INSTALLED) ## sqlfluff, squawk, folder rules and migrations.lock on 
 # The Python (library, tests, benchmark) gated like the SQL, without a PostgreSQL server:
 # ruff as pyproject's [tool.ruff] says, then mypy on the library ([tool.mypy]).
 .PHONY: lint-python
-lint-python: $(INSTALLED) ## ruff on src, tests and bench; mypy on the library (pyproject.toml's settings)
-	$(PY) -m ruff check src tests bench
+lint-python: $(INSTALLED) ## ruff on src, tests, bench and ops; mypy on the library (pyproject.toml's settings)
+	$(PY) -m ruff check src tests bench ops
 	$(PY) -m mypy
 
 .PHONY: mutation
@@ -208,6 +208,13 @@ REHEARSE_SCALE = $(if $(filter command line environment,$(origin SCALE)),$(SCALE
 .PHONY: rehearse
 rehearse: postgres $(MIGRATE_PINNED) $(BENCH_INSTALLED) ## every migration applied to a loaded archive under the application's workload, judged by rehearsal.budgets.yaml (SCALE=1: 2 million e-mails; ONLY=versions; PG_VERSION=N) into docs/rehearsal.md (rehearsal-pgN.md) and .png; ONLY or another MIGRATIONS_DIR write no report but REPORT=path
 	$(PY) -m bench.rehearse --scale "$(REHEARSE_SCALE)" $(if $(ONLY),--only "$(ONLY)") $(if $(REPORT),--doc "$(REPORT)")
+
+# The audit trail's hash chains (D20) on DATABASE_URL (else the development database):
+# exit 1 naming each break. SINCE=heads.json checks heads exported earlier (EXPORT=file).
+.PHONY: audit-verify
+audit-verify: $(INSTALLED) ## verify the audit trail's hash chains on DATABASE_URL, naming the first row where each breaks; SINCE=file checks heads exported before (EXPORT=file)
+	@$(DEV_DB)
+	@$(PY) -m ops.audit_verify $(if $(SINCE),--since "$(SINCE)") $(if $(EXPORT),--export "$(EXPORT)")
 
 .PHONY: clean
 clean: ## remove the virtual environment and built tools (not .devdb/)

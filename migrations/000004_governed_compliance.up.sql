@@ -10,7 +10,7 @@
 --
 -- Locks: CREATE TRIGGER holds SHARE ROW EXCLUSIVE on tenants and audit_logs
 -- until COMMIT, so nothing here reads those tables: the rows written before
--- this migration are sealed by 000005, which reads them without blocking
+-- this migration are sealed by 000006, which reads them without blocking
 -- writers. New tables only otherwise.
 
 -- ---------------------------------------------------------------------------
@@ -73,7 +73,8 @@ COMMENT ON FUNCTION current_acting_user_id() IS
 -- context. A role that row-level security does not restrict (the owner, a
 -- superuser) sees every tenant like the MSP context and passes: its change is
 -- recorded like any other, and what it could do besides is what the hash
--- chain below makes visible.
+-- chain below makes visible. A new tenant needs no guard: row-level security
+-- lets only the MSP context insert one.
 CREATE FUNCTION govern_hold_and_retention()
 RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -88,10 +89,8 @@ BEGIN
         USING ERRCODE = 'IA002',
             DETAIL = format('legal_hold %s -> %s, retention_policy_days %s -> %s, '
                 'refused in the context of tenant %s.',
-                CASE WHEN TG_OP = 'UPDATE' THEN OLD.legal_hold::TEXT ELSE 'none' END,
-                NEW.legal_hold::TEXT,
-                CASE WHEN TG_OP = 'UPDATE' THEN OLD.retention_policy_days::TEXT ELSE 'none' END,
-                NEW.retention_policy_days::TEXT,
+                OLD.legal_hold, NEW.legal_hold,
+                OLD.retention_policy_days, NEW.retention_policy_days,
                 coalesce(current_tenant_id()::TEXT, 'none')),
             HINT = 'The MSP changes them: set_msp_wide() in the same transaction; the '
                 'change is written to audit_logs.';
@@ -101,8 +100,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION govern_hold_and_retention() IS
-'BEFORE INSERT or UPDATE row trigger on tenants: setting or lifting legal_hold, or '
-'changing retention_policy_days, outside the MSP context raises IA002 (D18).';
+'BEFORE UPDATE row trigger on tenants: setting or lifting legal_hold, or changing '
+'retention_policy_days, outside the MSP context raises IA002 (D18).';
 
 REVOKE EXECUTE ON FUNCTION govern_hold_and_retention() FROM public;
 
@@ -115,17 +114,12 @@ WHEN (
 )
 EXECUTE FUNCTION govern_hold_and_retention();
 
-CREATE TRIGGER tenants_governance_insert_trigger
-BEFORE INSERT ON tenants
-FOR EACH ROW
-EXECUTE FUNCTION govern_hold_and_retention();
-
 -- Each change is an audit row written in the same transaction: which column,
 -- old and new value, the context and roles it was made in, and the acting
--- user when the application named one. A new tenant records its retention
--- (and its hold when it starts held), so every value a tenant ever had is in
--- the trail. SECURITY INVOKER: the MSP context may write audit rows of every
--- tenant, and the owner is not restricted.
+-- user when the application named one. A tenant created under hold records
+-- the hold placed (its retention at creation is the application's
+-- TENANT_CREATE). SECURITY INVOKER: the MSP context may write audit rows of
+-- every tenant, and the owner is not restricted.
 CREATE FUNCTION audit_hold_and_retention()
 RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -150,7 +144,7 @@ BEGIN
             made_in || jsonb_build_object('column', 'legal_hold',
                 'old', old_hold, 'new', NEW.legal_hold));
     END IF;
-    IF NEW.retention_policy_days IS DISTINCT FROM old_days THEN
+    IF TG_OP = 'UPDATE' AND NEW.retention_policy_days IS DISTINCT FROM old_days THEN
         INSERT INTO audit_logs (user_id, tenant_id, action, details)
         VALUES (current_acting_user_id(), NEW.id, 'RETENTION_POLICY_CHANGED',
             made_in || jsonb_build_object('column', 'retention_policy_days',
@@ -161,15 +155,26 @@ END;
 $$;
 
 COMMENT ON FUNCTION audit_hold_and_retention() IS
-'AFTER INSERT or UPDATE row trigger on tenants: writes LEGAL_HOLD_PLACED, '
-'LEGAL_HOLD_LIFTED or RETENTION_POLICY_CHANGED to audit_logs with the old and new '
-'value, the context and the acting user (D18).';
+'AFTER UPDATE (and AFTER INSERT of a held tenant) row trigger on tenants: writes '
+'LEGAL_HOLD_PLACED, LEGAL_HOLD_LIFTED or RETENTION_POLICY_CHANGED to audit_logs with the '
+'old and new value, the context and the acting user (D18).';
 
 REVOKE EXECUTE ON FUNCTION audit_hold_and_retention() FROM public;
 
+-- WHEN: the frequent updates of other columns (storage_bytes) pay no call.
 CREATE TRIGGER tenants_governance_audit_trigger
-AFTER INSERT OR UPDATE ON tenants
+AFTER UPDATE ON tenants
 FOR EACH ROW
+WHEN (
+    old.legal_hold IS DISTINCT FROM new.legal_hold
+    OR old.retention_policy_days IS DISTINCT FROM new.retention_policy_days
+)
+EXECUTE FUNCTION audit_hold_and_retention();
+
+CREATE TRIGGER tenants_governance_audit_insert_trigger
+AFTER INSERT ON tenants
+FOR EACH ROW
+WHEN (new.legal_hold)
 EXECUTE FUNCTION audit_hold_and_retention();
 
 -- ---------------------------------------------------------------------------
@@ -184,10 +189,10 @@ EXECUTE FUNCTION audit_hold_and_retention();
 CREATE TABLE audit_log_chain_heads (
     chain_id UUID NOT NULL,
     seq BIGINT NOT NULL,
-    hash BYTEA NOT NULL,
+    chain_hash BYTEA NOT NULL,
     CONSTRAINT audit_log_chain_heads_pkey PRIMARY KEY (chain_id),
     CONSTRAINT audit_log_chain_heads_seq_check CHECK (seq >= 0),
-    CONSTRAINT audit_log_chain_heads_hash_check CHECK (octet_length(hash) = 32)
+    CONSTRAINT audit_log_chain_heads_chain_hash_check CHECK (octet_length(chain_hash) = 32)
 );
 
 COMMENT ON TABLE audit_log_chain_heads IS
@@ -195,48 +200,55 @@ COMMENT ON TABLE audit_log_chain_heads IS
 COMMENT ON COLUMN audit_log_chain_heads.chain_id IS
 'The tenant whose audit rows the chain links; the nil UUID for MSP-level rows.';
 COMMENT ON COLUMN audit_log_chain_heads.seq IS 'Sequence number of the last link; 0 before any.';
-COMMENT ON COLUMN audit_log_chain_heads.hash IS 'SHA-256 of the last link (32 bytes).';
+COMMENT ON COLUMN audit_log_chain_heads.chain_hash IS 'SHA-256 of the last link (32 bytes).';
 
 CREATE TABLE audit_log_seals (
     audit_log_id UUID NOT NULL,
     chain_id UUID NOT NULL,
     seq BIGINT NOT NULL,
     user_id UUID,
-    hash BYTEA NOT NULL,
+    chain_hash BYTEA NOT NULL,
     CONSTRAINT audit_log_seals_pkey PRIMARY KEY (audit_log_id),
     CONSTRAINT audit_log_seals_chain_id_seq_key UNIQUE (chain_id, seq),
-    CONSTRAINT audit_log_seals_hash_check CHECK (octet_length(hash) = 32)
+    CONSTRAINT audit_log_seals_chain_hash_check CHECK (octet_length(chain_hash) = 32)
 );
 
 COMMENT ON TABLE audit_log_seals IS
-'One link of an audit chain per audit_logs row: hash = SHA-256(previous link''s hash '
+'One link of an audit chain per audit_logs row: chain_hash = SHA-256(previous link''s hash '
 '|| the row''s canonical text); append-only like audit_logs (D20).';
 COMMENT ON COLUMN audit_log_seals.audit_log_id IS 'The audit_logs row this link seals.';
 COMMENT ON COLUMN audit_log_seals.chain_id IS
 'The chain: the row''s tenant_id, or the nil UUID for MSP-level rows.';
 COMMENT ON COLUMN audit_log_seals.seq IS
 'Position in the chain: 1, 2, ... for rows sealed on insert; 0 and below for rows '
-'written before 000004 (sealed by 000005).';
+'written before 000004 (sealed by 000006).';
 COMMENT ON COLUMN audit_log_seals.user_id IS
 'user_id as sealed: ON DELETE SET NULL may clear the row''s (D3), never this copy.';
-COMMENT ON COLUMN audit_log_seals.hash IS 'SHA-256 of the link (32 bytes).';
+COMMENT ON COLUMN audit_log_seals.chain_hash IS 'SHA-256 of the link (32 bytes).';
 
 -- The text a link hashes: every column of the row as a JSON array, the
 -- timestamp as epoch seconds in UTC, so neither TimeZone nor DateStyle changes
 -- it. user_id is the sealed copy (see above). A later migration adding a
 -- column to audit_logs must decide whether it is sealed.
-CREATE FUNCTION audit_log_entry(entry audit_logs, sealed_user_id UUID)
+CREATE FUNCTION audit_log_entry(
+    entry_id UUID, sealed_user_id UUID, tenant_id UUID, action TEXT, ip_address INET,
+    details JSONB, written_at TIMESTAMPTZ
+)
 RETURNS TEXT
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
 AS $$
-    SELECT jsonb_build_array(entry.id, sealed_user_id, entry.tenant_id, entry.action,
-        entry.ip_address::TEXT, entry.details, extract(EPOCH FROM entry."timestamp"))::TEXT
+    SELECT jsonb_build_array(entry_id, sealed_user_id, tenant_id, action,
+        ip_address::TEXT, details, extract(EPOCH FROM written_at))::TEXT
 $$;
 
-COMMENT ON FUNCTION audit_log_entry(entry audit_logs, sealed_user_id UUID) IS
-'The canonical text of an audit row that its chain link hashes (D20).';
+COMMENT ON FUNCTION audit_log_entry(
+    entry_id UUID, sealed_user_id UUID, tenant_id UUID, action TEXT, ip_address INET,
+    details JSONB, written_at TIMESTAMPTZ
+) IS
+'The canonical text of an audit row (its columns in table order, user_id as sealed) '
+'that its chain link hashes (D20).';
 
 CREATE FUNCTION audit_chain_link(previous BYTEA, entry TEXT)
 RETURNS BYTEA
@@ -321,8 +333,8 @@ BEGIN
             SELECT chain
             ORDER BY 1
         );
-        INSERT INTO audit_log_chain_heads (chain_id, seq, hash)
-        SELECT noted, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'
+        INSERT INTO audit_log_chain_heads (chain_id, seq, chain_hash)
+        SELECT noted, 0, decode(repeat('00', 32), 'hex')
         FROM unnest(chains) AS noted
         ORDER BY noted
         ON CONFLICT (chain_id) DO NOTHING;
@@ -332,12 +344,12 @@ BEGIN
         FOR UPDATE;
         PERFORM set_config('ironarchive.audit_chains_locked', this_transaction, TRUE);
     ELSE
-        INSERT INTO audit_log_chain_heads (chain_id, seq, hash)
-        VALUES (chain, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
+        INSERT INTO audit_log_chain_heads (chain_id, seq, chain_hash)
+        VALUES (chain, 0, decode(repeat('00', 32), 'hex'))
         ON CONFLICT (chain_id) DO NOTHING;
     END IF;
 
-    SELECT audit_log_chain_heads.seq, audit_log_chain_heads.hash INTO head
+    SELECT audit_log_chain_heads.seq, audit_log_chain_heads.chain_hash INTO head
     FROM audit_log_chain_heads
     WHERE audit_log_chain_heads.chain_id = chain
     FOR UPDATE;
@@ -349,11 +361,12 @@ BEGIN
         USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction.';
     END IF;
 
-    link := audit_chain_link(head.hash, audit_log_entry(NEW, NEW.user_id));
-    INSERT INTO audit_log_seals (audit_log_id, chain_id, seq, user_id, hash)
+    link := audit_chain_link(head.chain_hash, audit_log_entry(NEW.id, NEW.user_id,
+        NEW.tenant_id, NEW.action, NEW.ip_address, NEW.details, NEW."timestamp"));
+    INSERT INTO audit_log_seals (audit_log_id, chain_id, seq, user_id, chain_hash)
     VALUES (NEW.id, chain, head.seq + 1, NEW.user_id, link);
     UPDATE audit_log_chain_heads
-    SET seq = head.seq + 1, hash = link
+    SET seq = head.seq + 1, chain_hash = link
     WHERE audit_log_chain_heads.chain_id = chain;
     RETURN NULL;
 END;
@@ -386,9 +399,9 @@ EXECUTE FUNCTION prevent_audit_log_modification();
 -- of a chain is where it breaks first): a sealed row that is gone, one that
 -- was never sealed, one whose text or place no longer matches its link, a
 -- gap in the sequence, a head that is not the chain's last link, a user_id
--- changed other than by D3's ON DELETE SET NULL, the history of 000005 that
+-- changed other than by D3's ON DELETE SET NULL, the history of 000006 that
 -- no longer matches what was sealed of it, and exported heads (anchors,
--- [{"chain_id": ..., "seq": ..., "hash": "<hex>"}]) the chain no longer holds.
+-- [{"chain_id": ..., "seq": ..., "chain_hash": "<hex>"}]) the chain no longer holds.
 -- Needs every row: the MSP context or a role row-level security does not
 -- restrict.
 CREATE FUNCTION verify_audit_chain(anchors JSONB DEFAULT NULL)
@@ -399,7 +412,9 @@ SECURITY INVOKER
 SET search_path = public, pg_temp
 AS $$
 DECLARE
-    zero CONSTANT BYTEA := '\x0000000000000000000000000000000000000000000000000000000000000000';
+    -- What the first link of a chain follows: 32 zero bytes (no literal: its reading would
+    -- depend on standard_conforming_strings).
+    zero CONSTANT BYTEA := decode(repeat('00', 32), 'hex');
 BEGIN
     IF row_security_active('audit_logs') AND NOT is_msp_wide() THEN
         RAISE EXCEPTION 'verify_audit_chain() reads every tenant''s chain: call '
@@ -408,12 +423,14 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH links AS (
-        SELECT seals.chain_id, seals.seq, seals.audit_log_id, seals.user_id, seals.hash,
+        SELECT seals.chain_id, seals.seq, seals.audit_log_id, seals.user_id,
+            seals.chain_hash,
             lag(seals.seq) OVER chain AS previous_seq,
-            lag(seals.hash) OVER chain AS previous_hash,
-            entries AS entry,
+            lag(seals.chain_hash) OVER chain AS previous_hash,
             entries.id IS NOT NULL AS present,
-            entries.user_id AS user_id_now
+            entries.user_id AS user_id_now,
+            audit_log_entry(entries.id, seals.user_id, entries.tenant_id, entries.action,
+                entries.ip_address, entries.details, entries."timestamp") AS entry
         FROM audit_log_seals AS seals
         LEFT JOIN audit_logs AS entries ON seals.audit_log_id = entries.id
         WINDOW chain AS (PARTITION BY seals.chain_id ORDER BY seals.seq)
@@ -433,23 +450,23 @@ BEGIN
                     format('edited: user_id is %s, sealed as %s',
                         coalesce(links.user_id_now::TEXT, 'NULL'),
                         coalesce(links.user_id::TEXT, 'NULL'))
-                WHEN links.hash <> audit_chain_link(
+                WHEN links.chain_hash <> audit_chain_link(
                         CASE WHEN links.previous_seq IS NULL OR links.seq = 1
                             THEN zero ELSE links.previous_hash END,
-                        audit_log_entry(links.entry, links.user_id)) THEN
+                        links.entry) THEN
                     'edited or reordered: the row or its place no longer matches its link'
             END AS problem
         FROM links
     ),
     last_links AS (
-        SELECT DISTINCT ON (seals.chain_id) seals.chain_id, seals.seq, seals.hash
+        SELECT DISTINCT ON (seals.chain_id) seals.chain_id, seals.seq, seals.chain_hash
         FROM audit_log_seals AS seals
         WHERE seals.seq > 0
         ORDER BY seals.chain_id, seals.seq DESC
     ),
     histories AS (
         SELECT seals.chain_id, count(*) AS rows_sealed,
-            (array_agg(seals.hash ORDER BY seals.seq DESC))[1] AS last_hash,
+            (array_agg(seals.chain_hash ORDER BY seals.seq DESC))[1] AS last_hash,
             max(seals.seq) AS last_seq
         FROM audit_log_seals AS seals
         WHERE seals.seq <= 0
@@ -473,7 +490,7 @@ BEGIN
     FROM audit_log_chain_heads AS heads
     LEFT JOIN last_links ON heads.chain_id = last_links.chain_id
     WHERE heads.seq <> coalesce(last_links.seq, 0)
-        OR heads.seq > 0 AND heads.hash <> last_links.hash
+        OR heads.seq > 0 AND heads.chain_hash <> last_links.chain_hash
     UNION ALL
     SELECT histories.chain_id, histories.last_seq, NULL,
         'history: the rows written before 000004 no longer match their sealed summary'
@@ -490,12 +507,13 @@ BEGIN
     UNION ALL
     SELECT anchor.chain_id, anchor.seq, seals.audit_log_id,
         format('rewritten since exported: the chain no longer holds seq %s with hash %s',
-            anchor.seq, anchor.hash)
+            anchor.seq, anchor.chain_hash)
     FROM jsonb_to_recordset(coalesce(anchors, '[]')) AS anchor (
-        chain_id UUID, seq BIGINT, hash TEXT)
+        chain_id UUID, seq BIGINT, chain_hash TEXT)
     LEFT JOIN audit_log_seals AS seals
         ON anchor.chain_id = seals.chain_id AND anchor.seq = seals.seq
-    WHERE anchor.seq > 0 AND (seals.hash IS NULL OR encode(seals.hash, 'hex') <> anchor.hash)
+    WHERE anchor.seq > 0
+        AND (seals.chain_hash IS NULL OR encode(seals.chain_hash, 'hex') <> anchor.chain_hash)
     ORDER BY 1, 2 NULLS FIRST, 3;
 END;
 $$;
@@ -508,13 +526,13 @@ COMMENT ON FUNCTION verify_audit_chain(anchors JSONB) IS
 -- What to export and keep outside the database (a later verification given
 -- it proves the trail only grew since): each chain's head.
 CREATE FUNCTION audit_chain_heads()
-RETURNS TABLE (chain_id UUID, seq BIGINT, hash TEXT)
+RETURNS TABLE (chain_id UUID, seq BIGINT, chain_hash TEXT)
 LANGUAGE sql
 STABLE
 SECURITY INVOKER
 SET search_path = public, pg_temp
 AS $$
-    SELECT heads.chain_id, heads.seq, encode(heads.hash, 'hex')
+    SELECT heads.chain_id, heads.seq, encode(heads.chain_hash, 'hex')
     FROM audit_log_chain_heads AS heads
     WHERE heads.seq > 0
     ORDER BY heads.chain_id
@@ -635,11 +653,10 @@ COMMENT ON FUNCTION purge_expired_emails(tenant UUID, batch_size INTEGER) IS
 -- The application's role
 -- ---------------------------------------------------------------------------
 
-GRANT EXECUTE ON FUNCTION set_acting_user(acting_user UUID), current_acting_user_id(),
-    purge_expired_emails(tenant UUID, batch_size INTEGER),
-    verify_audit_chain(anchors JSONB), audit_chain_heads(),
-    audit_log_entry(entry audit_logs, sealed_user_id UUID),
-    audit_chain_link(previous BYTEA, entry TEXT)
-TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION set_acting_user(UUID), current_acting_user_id() TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION purge_expired_emails(UUID, INTEGER) TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION verify_audit_chain(JSONB), audit_chain_heads() TO ironarchive_app;
+GRANT EXECUTE ON FUNCTION audit_log_entry(UUID, UUID, UUID, TEXT, INET, JSONB, TIMESTAMPTZ),
+audit_chain_link(BYTEA, TEXT) TO ironarchive_app;
 -- Read in the MSP context to verify and export; written only by the seal.
 GRANT SELECT ON audit_log_chain_heads, audit_log_seals TO ironarchive_app;

@@ -101,9 +101,23 @@ def setting(db, **values) -> dict:
                                      "value": Jsonb({"on": True}), **values})
 
 
+def audit_log_chain_head(db, **values) -> dict:
+    """A chain's head as the seal writes it (D20); a chain of its own unless named."""
+    return insert(db, "audit_log_chain_heads", **{
+        "chain_id": uuid.uuid4(), "seq": 0, "chain_hash": bytes(32), **values})
+
+
+def audit_log_seal(db, **values) -> dict:
+    """A chain link as the seal writes it (D20), of a chain of its own unless named."""
+    return insert(db, "audit_log_seals", **{
+        "audit_log_id": uuid.uuid4(), "chain_id": uuid.uuid4(), "seq": 1,
+        "chain_hash": bytes(32), **values})
+
+
 FACTORIES = {"tenants": tenant, "users": user, "mailboxes": mailbox, "emails": email,
              "attachments": attachment, "jobs": job, "audit_logs": audit_log,
-             "settings": setting}
+             "settings": setting, "audit_log_chain_heads": audit_log_chain_head,
+             "audit_log_seals": audit_log_seal}
 
 
 def new(db, table: str, **values) -> dict:

@@ -103,6 +103,8 @@ ENUMS = {
     ("jobs", "status"): ("QUEUED", "RUNNING", "COMPLETED", "FAILED"),
 }
 SHA256 = st.binary(min_size=32, max_size=32).map(bytes.hex)
+#: A SHA-256 digest as bytes: an audit chain's link (D20).
+DIGEST = st.binary(min_size=32, max_size=32)
 
 #: Valid values of the columns a rule restricts, given the parent rows (``parents``).
 DOMAINS = {
@@ -115,6 +117,9 @@ DOMAINS = {
     ("attachments", "size_bytes"): lambda _: st.integers(0, INT32[1]),
     ("attachments", "sha256_hash"): lambda _: SHA256,
     ("jobs", "progress"): lambda _: st.integers(0, 100),
+    ("audit_log_chain_heads", "seq"): lambda _: st.integers(0, INT64[1]),
+    ("audit_log_chain_heads", "chain_hash"): lambda _: DIGEST,
+    ("audit_log_seals", "chain_hash"): lambda _: DIGEST,
     **{key: (lambda choices: lambda _: st.sampled_from(choices))(values)
        for key, values in ENUMS.items()},
 }

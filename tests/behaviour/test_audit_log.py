@@ -83,9 +83,19 @@ def test_delete_is_rejected(db, audit_row):
     "TRUNCATE tenants CASCADE",
 ])
 def test_truncate_is_rejected_also_through_a_cascade(db, audit_row, statement):
-    """F2: row triggers do not fire on TRUNCATE; the statement trigger must."""
+    """F2: row triggers do not fire on TRUNCATE; the statement trigger must. The rows are
+    sealed, as those of earlier transactions are (in the transaction that wrote them, their
+    pending seals stop a TRUNCATE first: test_truncate_waits_for_no_seal)."""
     rows.audit_log(db, user_id=rows.user(db, tenant_id=rows.tenant(db)["id"])["id"])
+    db.execute("SET CONSTRAINTS audit_logs_seal_trigger IMMEDIATE")
     assert_immutable(attempt(db, statement), statement)
+
+
+def test_truncate_waits_for_no_seal(db, audit_row):
+    """Rows not sealed yet (their transaction has not committed) are no way around F2."""
+    error = attempt(db, "TRUNCATE audit_logs")
+    assert error is not None and error.sqlstate == "55006", describe(error)
+    assert rows.read(db, "audit_logs", "id", audit_row["id"]) == audit_row
 
 
 def test_deleting_a_user_clears_user_id_and_nothing_else(db):

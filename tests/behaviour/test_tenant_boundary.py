@@ -346,6 +346,7 @@ def test_down_refuses_message_ids_shared_by_tenants_and_changes_nothing(fresh_db
                 rows.email(conn, mailbox_id=mailbox, message_id=message_id)
         conn.commit()
     migrate = migrate_on(fresh_db_url)
+    migrate.goto(3)
     with pytest.raises(MigrateError) as failed:
         migrate.down(1)
     assert "2 message ids are in more than one tenant" in str(failed.value), str(failed.value)

@@ -108,6 +108,10 @@ def _diagram(tables: dict, order: list[str]) -> list[str]:
     return lines + ["```"]
 
 
+def _constraint(timing: str | None) -> str:
+    return f"CONSTRAINT ({timing}) " if timing else ""
+
+
 def _when(condition: str | None) -> str:
     return f" WHEN ({condition})" if condition else ""
 
@@ -138,8 +142,9 @@ def _table(name: str, table: dict) -> list[str]:
         where = f" WHERE {index['where']}" if index["where"] else ""
         facts.append(f"- Index `{index_name}`:{method} ({', '.join(index['keys'])})"
                      f"{include}{where}")
-    facts += [f"- Trigger `{trigger_name}`: {t['timing']} {' OR '.join(t['events'])} "
-              f"FOR EACH {t['level']}{_when(t['when'])} → `{t['function']}`"
+    facts += [f"- Trigger `{trigger_name}`: {_constraint(t['constraint'])}{t['timing']} "
+              f"{' OR '.join(t['events'])} FOR EACH {t['level']}{_when(t['when'])} → "
+              f"`{t['function']}`"
               for trigger_name, t in table["triggers"].items()]
     if table["row_security"]:
         facts.append("- Row-level security enabled")

@@ -33,7 +33,8 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
                 "timing": trigger["timing"], "events": trigger["events"],
                 "level": trigger["level"],
                 "function": f"{qualify(trigger['function_schema'], trigger['function'])}()",
-                "when": _trigger_when(trigger["definition"])}
+                "when": _trigger_when(trigger["definition"]),
+                "constraint": trigger["constraint_timing"]}
     for key, policy in snapshot["policies"].items():
         if policy["table"] in tables:
             tables[policy["table"]]["policies"][pg_catalog.member(key, policy)] = {
@@ -109,7 +110,8 @@ def _add_constraint(table: dict, name: str, con: dict) -> None:
         table["unique"][name] = {"constraint": con["columns"], "index": None, "where": None}
     elif con["type"] == "c":
         table["checks"][name] = con["definition"]
-    # Other kinds (exclusion, constraint triggers) are reported by unstated().
+    # Exclusion constraints are reported by unstated(); a constraint trigger is stated
+    # with its trigger.
 
 
 def _index_keys(index: dict) -> list[str]:
@@ -127,14 +129,17 @@ def _add_index(table: dict, name: str, index: dict) -> None:
 
 
 RELATION_KINDS = {"v": "view", "m": "materialized view", "S": "sequence", "f": "foreign table"}
-CONSTRAINT_KINDS = {"x": "exclusion constraint", "t": "constraint trigger"}
+CONSTRAINT_KINDS = {"x": "exclusion constraint"}
+#: pg_constraint's entry of a CONSTRAINT trigger, stated with the trigger (its timing too).
+TRIGGER_CONSTRAINT = "t"
 
 
 def unstated(snapshot: dict) -> list[str]:
     """What the catalog holds that the contract cannot state: each must not exist.
 
     The contract's words imply these: every object lives in schema ``public``; constraints
-    are validated and not deferrable; indexes are valid; triggers are enabled; row-level
+    are validated and not deferrable (but constraint triggers, whose timing their trigger
+    states); indexes are valid; triggers are enabled; row-level
     security is not forced on the owner; no views, sequences or user-defined types. A
     migration that needs one of them extends the contract's layout first.
     """
@@ -150,7 +155,7 @@ def unstated(snapshot: dict) -> list[str]:
     for key, con in snapshot["constraints"].items():
         if con["type"] in CONSTRAINT_KINDS:
             found.append(f"{CONSTRAINT_KINDS[con['type']]} {key}")
-        if con["deferrable"]:
+        if con["deferrable"] and con["type"] != TRIGGER_CONSTRAINT:
             found.append(f"deferrable constraint {key}")
         if not con["validated"]:
             found.append(f"constraint {key} is NOT VALID (not yet validated)")

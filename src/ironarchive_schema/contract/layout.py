@@ -78,6 +78,9 @@ TRIGGER = Record({
     "level": Field(TEXT, choices=("ROW", "STATEMENT")),
     "function": Field(TEXT),
     "when": Field(MAYBE_TEXT, None),
+    # A CONSTRAINT trigger's timing; a plain trigger has none.
+    "constraint": Field(MAYBE_TEXT, None, choices=(
+        "NOT DEFERRABLE", "DEFERRABLE INITIALLY IMMEDIATE", "DEFERRABLE INITIALLY DEFERRED")),
 })
 POLICY = Record({
     "command": Field(TEXT, "ALL", choices=("ALL", "SELECT", "INSERT", "UPDATE", "DELETE")),

@@ -18,6 +18,12 @@ SELECT
     pn.nspname AS function_schema,
     p.proname AS function,
     t.tgenabled AS enabled,
+    CASE
+        WHEN t.tgconstraint = 0 THEN NULL
+        WHEN t.tginitdeferred THEN 'DEFERRABLE INITIALLY DEFERRED'
+        WHEN t.tgdeferrable THEN 'DEFERRABLE INITIALLY IMMEDIATE'
+        ELSE 'NOT DEFERRABLE'
+    END AS constraint_timing,
     pg_catalog.pg_get_triggerdef(t.oid, true) AS definition,
     pg_catalog.obj_description(t.oid, 'pg_trigger') AS comment
 FROM pg_catalog.pg_trigger AS t
