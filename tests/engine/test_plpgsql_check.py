@@ -99,19 +99,22 @@ def test_the_checked_functions_are_the_plpgsql_ones_of_schema_public():
     assert plpgsql_functions(snapshot) == ["count_notes(tag text)", "touch_note()"]
 
 
-def test_without_the_extension_postgresql_15_fails_saying_how_to_install_it():
+def test_without_the_extension_debians_postgresql_15_fails_saying_how_to_install_it():
     with pytest.raises(GateFailure) as caught:
-        without_extension("touch_note()", 15)
+        without_extension("touch_note()", 15, debian=True)
     assert str(caught.value) == (
-        "touch_note(): not checked: PostgreSQL 15 here has no plpgsql_check extension: install "
-        "postgresql-15-plpgsql-check (as root, make postgres does, changing nothing else "
-        "installed) and run on Debian's PostgreSQL 15")
+        "touch_note(): not checked: Debian's PostgreSQL 15 here has no plpgsql_check "
+        "extension: install postgresql-15-plpgsql-check (as root, make postgres does, "
+        "changing nothing else installed)")
 
 
-@pytest.mark.parametrize("major", [16, 17, 18])
-def test_without_the_extension_another_major_is_skipped_naming_it(major):
+@pytest.mark.parametrize("major, debian", [(16, True), (17, True), (18, True), (15, False),
+                                           (18, False)])
+def test_without_the_extension_another_server_is_skipped_naming_it(major, debian):
+    """Another major, or a pinned build (the CI workflow's PostgreSQL 15 on Ubuntu)."""
     with pytest.raises(pytest.skip.Exception) as caught:
-        without_extension("touch_note()", major)
+        without_extension("touch_note()", major, debian=debian)
+    build = "Debian's" if debian else "this (not Debian's)"
     assert str(caught.value.msg) == (
-        f"plpgsql_check is not available on PostgreSQL {major} (here only Debian's PostgreSQL "
-        f"15 has it): PL/pgSQL not checked on this major")
+        f"plpgsql_check is not available on {build} PostgreSQL {major} (here only Debian's "
+        f"PostgreSQL 15 has it): PL/pgSQL not checked on this server")

@@ -8,11 +8,11 @@ an exception that covers no finding fails too.
 Tests run the paths of a function they reach; plpgsql_check compiles every statement, so the
 branch no test takes is checked as well.
 
-The extension must be on the server. On PostgreSQL 15, where Debian packages it
-(``postgresql-15-plpgsql-check``, installed by ``make postgres``), a server without it fails
-each test in one line saying how to install it. On other majors without it (the pinned
-builds have none) each test is skipped with a reason naming the major: not checked there,
-and the run says so.
+The extension must be on the server. On Debian's PostgreSQL 15, for which Debian packages
+it (``postgresql-15-plpgsql-check``, installed by ``make postgres``), a server without it
+fails each test in one line saying how to install it. On other servers without it (other
+majors, and the pinned builds, e.g. the CI workflow's PostgreSQL 15 on Ubuntu) each test is
+skipped with a reason naming the server: not checked there, and the run says so.
 """
 
 import psycopg
@@ -22,6 +22,7 @@ from ironarchive_schema.lint import plpgsql_check
 from ironarchive_schema.plugin.failure import GateFailure
 from ironarchive_schema.plugin.session import collection_catalog
 from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.binaries import DEBIAN_ROOT
 from ironarchive_schema.postgres.install import PLPGSQL_CHECK_HOW, PLPGSQL_CHECK_MAJOR
 
 
@@ -43,30 +44,47 @@ def plpgsql_functions(snapshot: dict) -> list[str]:
                   if row["language"] == "plpgsql" and "." not in key.partition("(")[0])
 
 
-def unavailable(major: int) -> str:
-    """Why a server of ``major`` without the extension checks nothing: on the major Debian
-    packages it for, how to install it; elsewhere that the major has none."""
-    if major == PLPGSQL_CHECK_MAJOR:
-        return (f"PostgreSQL {major} here has no plpgsql_check extension: {PLPGSQL_CHECK_HOW} "
-                f"and run on Debian's PostgreSQL {major}")
-    return (f"plpgsql_check is not available on PostgreSQL {major} (here only Debian's "
-            f"PostgreSQL {PLPGSQL_CHECK_MAJOR} has it): PL/pgSQL not checked on this major")
+def installable(major: int, debian: bool) -> bool:
+    """Whether ``make postgres`` can give this server the extension: Debian's build of the
+    major Debian packages it for."""
+    return debian and major == PLPGSQL_CHECK_MAJOR
 
 
-def without_extension(function: str, major: int) -> None:
-    """On the major Debian packages it for, a server without the extension fails the test;
-    on another major the test is skipped, saying so: never a pass that checked nothing."""
-    if major == PLPGSQL_CHECK_MAJOR:
-        raise GateFailure(f"{function}: not checked: {unavailable(major)}")
-    pytest.skip(unavailable(major))
+def unavailable(major: int, debian: bool) -> str:
+    """Why a server without the extension checks nothing: where it can be installed, how;
+    elsewhere that this server has none."""
+    if installable(major, debian):
+        return (f"Debian's PostgreSQL {major} here has no plpgsql_check extension: "
+                f"{PLPGSQL_CHECK_HOW}")
+    build = "Debian's" if debian else "this (not Debian's)"
+    return (f"plpgsql_check is not available on {build} PostgreSQL {major} (here only Debian's "
+            f"PostgreSQL {PLPGSQL_CHECK_MAJOR} has it): PL/pgSQL not checked on this server")
+
+
+def without_extension(function: str, major: int, debian: bool) -> None:
+    """Where the extension can be installed, a server without it fails the test; elsewhere
+    the test is skipped, saying so: never a pass that checked nothing."""
+    if installable(major, debian):
+        raise GateFailure(f"{function}: not checked: {unavailable(major, debian)}")
+    pytest.skip(unavailable(major, debian))
+
+
+def is_debian_build(conn) -> bool:
+    """The server's libraries are under Debian's PostgreSQL folder (pg_config, superuser)."""
+    try:
+        row = conn.execute("SELECT setting FROM pg_catalog.pg_config "
+                           "WHERE name = 'PKGLIBDIR'").fetchone()
+    except psycopg.Error:  # a --database-url role without the right to read pg_config
+        return False
+    return bool(row) and row[0].startswith(f"{DEBIAN_ROOT}/")
 
 
 class Checker:
     """A copy of the migrated template with plpgsql_check in a schema of its own, or the
     reason there is none."""
 
-    def __init__(self, conn, major: int):
-        self.conn, self.major = conn, major
+    def __init__(self, conn, major: int, debian: bool):
+        self.conn, self.major, self.debian = conn, major, debian
         self.available = plpgsql_check.available(conn)
         self.error: str | None = None
         self.targets: dict[str, plpgsql_check.Target] = {}
@@ -83,14 +101,14 @@ class Checker:
         if self.error:
             raise GateFailure(f"{function}: not checked: {self.error}")
         if not self.available:
-            without_extension(function, self.major)
+            without_extension(function, self.major, self.debian)
 
 
 @pytest.fixture(scope="session")
 def plpgsql_checker(admin_url, template_name):
     with admin.temporary(admin_url, "plpgsql_check", template_name) as url, \
             admin.connect(url, autocommit=True) as conn:
-        yield Checker(conn, conn.info.server_version // 10000)
+        yield Checker(conn, conn.info.server_version // 10000, is_debian_build(conn))
 
 
 @pytest.fixture(scope="session")
