@@ -54,6 +54,7 @@ DEFAULTS: dict[str, str | None] = {
     "CONTRACT_FILE": None,
     "BUILTIN_CHECKS": None,
     "INVARIANTS_SKIP": None,
+    "PLPGSQL_CHECK_EXCEPTIONS": None,
     "MUTATION_DIR": None,
     "MUTATION_SUITES": None,
     "BUILTIN_CHECKS_PATH": None,
@@ -142,6 +143,11 @@ class Settings:
     @property
     def contract_file(self) -> Path:
         return self.path("CONTRACT_FILE", "contract/schema.yaml")
+
+    @property
+    def plpgsql_check_exceptions(self) -> Path:
+        """plpgsql_check's findings accepted, each with its reason (lint.plpgsql_check)."""
+        return self.path("PLPGSQL_CHECK_EXCEPTIONS", "plpgsql_check.yaml")
 
     @property
     def mutation_dir(self) -> Path:

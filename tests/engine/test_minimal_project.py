@@ -10,8 +10,12 @@ import sys
 import pytest
 
 from commands import environment
+from ironarchive_schema.lint import plpgsql_check
 from ironarchive_schema.migrate.background import add_migration
 from ironarchive_schema.paths import REPO_ROOT
+from ironarchive_schema.plugin.builtins.plpgsql_check import unavailable
+from ironarchive_schema.postgres import admin
+from ironarchive_schema.postgres.install import PLPGSQL_CHECK_MAJOR
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
 #: What its ini switches on.
@@ -97,8 +101,8 @@ def test_an_unknown_built_in_check_is_one_line(project, admin_url):
     result = pytest_in(project, admin_url, "-q", "--collect-only", "--builtin-checks=lnt")
     assert result.returncode != 0
     assert "ERROR: BUILTIN_CHECKS names lnt: the built-in checks are contract, invariants, " \
-           "lifecycle, faults, roles, lock_profile, blocker, docs, lint, lock, mutation (or " \
-           "none)\n" \
+           "plpgsql_check, lifecycle, faults, roles, lock_profile, blocker, docs, lint, lock, " \
+           "mutation (or none)\n" \
            in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -166,3 +170,100 @@ def test_a_migration_that_would_wait_for_ever_behind_a_writer_fails_the_blocker_
     assert "\n000003_add_note_pinned.up.sql: takes SHARE or stronger on public.notes with no " \
            "lock_timeout: behind an idle writer it would wait for ever, and the application " \
            "with it\n" in result.stdout
+
+
+# --- plpgsql_check (issue 16) -------------------------------------------------------------
+
+#: A migration with PL/pgSQL that compiles but is broken: a column that does not exist, a
+#: field the trigger's table lacks (found only against that table), a variable never used,
+#: a function that reads nothing it may change declared VOLATILE (a performance warning), a
+#: trigger function no trigger uses (nothing to check it against).
+BROKEN_PLPGSQL = """\
+CREATE FUNCTION count_untagged_notes() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (SELECT count(*) FROM notes WHERE tagg IS NULL);
+END
+$$;
+CREATE FUNCTION touch_note() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    unused integer;
+BEGIN
+    NEW.touched_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER notes_touch_trigger BEFORE UPDATE ON notes
+FOR EACH ROW EXECUTE FUNCTION touch_note();
+CREATE FUNCTION forgotten_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN NEW;
+END
+$$;
+"""
+
+
+@pytest.fixture
+def plpgsql_project(project, admin_url):
+    """The example with :data:`BROKEN_PLPGSQL` added, on a server that has plpgsql_check (or
+    on PostgreSQL 15, where its absence must fail the check)."""
+    with admin.connect(admin_url, autocommit=True) as conn:
+        major = conn.info.server_version // 10000
+        if not plpgsql_check.available(conn) and major != PLPGSQL_CHECK_MAJOR:
+            pytest.skip(unavailable(major))
+    add_migration(project / "migrations", "note_functions", up=BROKEN_PLPGSQL,
+                  down="DROP FUNCTION forgotten_trigger();\nDROP TRIGGER notes_touch_trigger ON "
+                       "notes;\nDROP FUNCTION touch_note();\nDROP FUNCTION "
+                       "count_untagged_notes();\n")
+    return project
+
+
+def test_broken_plpgsql_fails_the_plpgsql_check_naming_function_line_and_finding(
+        plpgsql_project, admin_url):
+    result = pytest_in(plpgsql_project, admin_url, "-q", "-p", "no:xdist",
+                       "--builtin-checks=plpgsql_check", "pyproject.toml::plpgsql_check")
+    assert result.returncode == 1, result.stdout
+    assert "\ncount_untagged_notes(), line 3: error 42703: column \"tagg\" does not exist\n" \
+           in result.stdout, result.stdout
+    assert "\ntouch_note() on notes, line 5: error 42703: record \"new\" has no field " \
+           "\"touched_at\"\n" in result.stdout, "checked against the trigger's table"
+    assert "\ntouch_note() on notes, line 3: warning 00000: unused variable \"unused\"\n" \
+           in result.stdout, "warnings are on"
+    assert "\ncount_untagged_notes(), no line: performance 00000: routine is marked as " \
+           "VOLATILE" in result.stdout, "performance warnings are on"
+    assert "\nforgotten_trigger(), no line: error 22023: missing trigger relation\n" \
+           in result.stdout, "a trigger function no trigger uses is checked against nothing"
+    assert "\nWant:\n    no plpgsql_check finding, or each accepted in " in result.stdout
+    assert "\nHave:\n    line 3 on notes (DECLARE): " in result.stdout
+    assert "\n    line 5 on notes (assignment): error 42703: record \"new\" has no field " \
+           "\"touched_at\"\n        source: NEW.touched_at := now();\n" in result.stdout
+    assert "3 failed, 1 passed" in result.stdout, "one test per function, and the exceptions'"
+    assert "Traceback" not in result.stdout
+
+
+def test_a_finding_accepted_with_its_reason_passes_and_a_stale_exception_fails(
+        plpgsql_project, admin_url):
+    (plpgsql_project / "plpgsql_check.yaml").write_text(
+        "exceptions:\n"
+        "  - function: touch_note()\n"
+        "    table: notes\n"
+        "    message: record \"new\" has no field \"touched_at\"\n"
+        "    reason: the example's own finding, accepted to test the exceptions\n"
+        "  - function: touch_note()\n"
+        "    sqlstate: '00000'\n"
+        "    reason: the unused variable, accepted likewise\n"
+        "  - function: forgotten_trigger()\n"
+        "    sqlstate: '22023'\n"
+        "    reason: kept for a trigger of a later migration, say\n"
+        "  - function: count_untagged_notes()\n"
+        "    line: 2\n"
+        "    message: column \"tagg\" does not exist\n"
+        "    reason: the wrong line, so it covers nothing\n")
+    result = pytest_in(plpgsql_project, admin_url, "-q", "-p", "no:xdist",
+                       "--builtin-checks=plpgsql_check", "pyproject.toml::plpgsql_check")
+    assert result.returncode == 1, result.stdout
+    assert "1 failed, 3 passed" in result.stdout, "touch_note() passes with its exceptions"
+    assert "\ncount_untagged_notes(): line 2, message 'column \"tagg\" does not exist': the " \
+           f"exception in {plpgsql_project / 'plpgsql_check.yaml'} covers no finding\n" \
+           in result.stdout
+    assert "\nStale exceptions:\n" in result.stdout
+

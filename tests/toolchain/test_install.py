@@ -5,6 +5,9 @@ as root, upgraded the installed postgresql-15, postgresql-client-15 and libpq5, 
 createcluster.conf, and failed anyway. The real apt-get never runs here: the script gets a
 fake one first on PATH that records its call and fails; the install logic gets a fake
 system (``FakeSystem``) in place of dpkg-query and apt-get.
+
+Issue 16: Debian's PostgreSQL 15 in use without plpgsql_check gets
+``postgresql-15-plpgsql-check`` (the gate's plpgsql_check check needs it) under the same rules.
 """
 
 import hashlib
@@ -20,6 +23,7 @@ from ironarchive_schema.postgres import binaries, install
 from ironarchive_schema.settings import child_environment, resolve
 
 NEW = "Inst postgresql-15 (15.20-0+deb12u1 Debian-Security:12/stable-security [amd64])\n"
+NEW_CHECK = "Inst postgresql-15-plpgsql-check (2.3.0-1 Debian:12.15/oldstable [amd64])\n"
 UPGRADE = ("Inst libpq5 [15.18-0+deb12u1] (15.20-0+deb12u1 Debian-Security:12/stable-security "
            "[amd64])\n")
 CREATECLUSTER = Path("/etc/postgresql-common/createcluster.conf")
@@ -76,22 +80,26 @@ def test_a_named_place_without_binaries_is_one_line_and_installs_nothing(
 # --- the rules, on a fake system --------------------------------------------------------
 
 class FakeSystem:
-    """dpkg-query and apt-get as a runner: records every command; apt-get -y "installs"."""
+    """dpkg-query and apt-get as a runner: records every command; apt-get -y "installs"
+    postgresql-15 (its server binaries) or postgresql-15-plpgsql-check (its files)."""
 
     def __init__(self, debian_root: Path, createcluster: Path, dpkg: str = "",
-                 simulation: str = NEW):
+                 simulation: str = NEW, check_simulation: str = NEW_CHECK):
         self.debian_root, self.createcluster = debian_root, createcluster
-        self.dpkg, self.simulation = dpkg, simulation
+        self.dpkg, self.simulation, self.check_simulation = dpkg, simulation, check_simulation
         self.calls: list[list[str]] = []
         self.createcluster_at_install: str | None = None
 
     def __call__(self, command):
         self.calls.append(list(command))
         out = ""
+        extension = command[-1] == install.PLPGSQL_CHECK_PACKAGE
         if command[0] == "dpkg-query":
             out = self.dpkg
         elif command[:2] == ["apt-get", "-s"]:
-            out = self.simulation
+            out = self.check_simulation if extension else self.simulation
+        elif command[:2] == ["apt-get", "-y"] and extension:
+            fake_plpgsql_check(self.debian_root)
         elif command[:2] == ["apt-get", "-y"]:
             self.createcluster_at_install = self.createcluster.read_text()
             fake_debian(self.debian_root, 15)
@@ -113,6 +121,20 @@ def fake_debian(root: Path, major: int, names=binaries.REQUIRED) -> Path:
     return bindir
 
 
+def share_of(debian_root: Path) -> Path:
+    """The fake machine's /usr/share/postgresql, beside its /usr/lib/postgresql."""
+    return debian_root.parent / "share"
+
+
+def fake_plpgsql_check(debian_root: Path, files=("lib", "extension")) -> None:
+    """Debian's plpgsql_check for 15: its library, its control file (``files`` says which)."""
+    where = {"lib": debian_root / "15" / "lib" / "plpgsql_check.so",
+             "extension": share_of(debian_root) / "15" / "extension" / "plpgsql_check.control"}
+    for name in files:
+        where[name].parent.mkdir(parents=True, exist_ok=True)
+        where[name].touch()
+
+
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
     """No server binaries anywhere: an empty Debian root, no pg_config, nothing named."""
@@ -128,22 +150,29 @@ def settings(machine: Path, **values: str):
 def ensure(machine: Path, run, can_install: bool = True, **values: str) -> Path:
     return install.ensure(settings(machine, **values), run, can_install=can_install,
                             debian_root=machine / "debian",
-                            createcluster=machine / "etc" / "createcluster.conf")
+                            createcluster=machine / "etc" / "createcluster.conf",
+                            debian_share=share_of(machine / "debian"))
 
 
-def test_with_no_binaries_at_all_it_installs_without_touching_anything_installed(machine):
-    system = FakeSystem(machine / "debian", machine / "etc" / "createcluster.conf")
-    assert ensure(machine, system) == machine / "debian" / "15" / "bin"
-    update, simulate, install = system.apt_calls()
-    assert update == ["apt-get", "update", "-qq"]
+def assert_installs_changing_nothing(simulate: list[str], install: list[str], package: str):
     assert simulate[:2] == ["apt-get", "-s"] and simulate[2:] == install[3:]
     assert install[:3] == ["apt-get", "-y", "-qq"]
     for flag in ("--no-upgrade", "--no-remove", "--no-install-recommends",
                  "Dpkg::Options::=--force-confold"):
         assert flag in install, f"{flag}: nothing installed may change, nothing may prompt"
-    assert install[-1] == "postgresql-15"
+    assert install[-1] == package
+
+
+def test_with_no_binaries_at_all_it_installs_without_touching_anything_installed(machine):
+    system = FakeSystem(machine / "debian", machine / "etc" / "createcluster.conf")
+    assert ensure(machine, system) == machine / "debian" / "15" / "bin"
+    update, simulate, install, simulate_check, install_check = system.apt_calls()
+    assert update == ["apt-get", "update", "-qq"], "once: the lists serve both installs"
+    assert_installs_changing_nothing(simulate, install, "postgresql-15")
     assert "create_main_cluster = false" in system.createcluster_at_install.splitlines(), (
         "written before installing: no main cluster on port 5432")
+    assert_installs_changing_nothing(simulate_check, install_check,
+                                     "postgresql-15-plpgsql-check")
 
 
 def test_an_existing_createcluster_conf_is_kept_as_it_is(machine):
@@ -206,6 +235,87 @@ def test_part_of_a_set_of_binaries_is_not_installed_over(machine):
 
 def test_installed_binaries_are_used_and_nothing_runs(machine):
     bindir = fake_debian(machine / "debian", 15)
+    fake_plpgsql_check(machine / "debian")
+    assert ensure(machine, never) == bindir
+
+
+# --- plpgsql_check for Debian's PostgreSQL 15 (issue 16) ---------------------------------
+
+@pytest.mark.parametrize("present", [(), ("lib",), ("extension",)],
+                         ids=["none", "library-only", "control-file-only"])
+@pytest.mark.parametrize("named", [{}, {"PG_VERSION": "15"}, {"PG_BINDIR": "15/bin"}],
+                         ids=["found", "PG_VERSION", "PG_BINDIR"])
+def test_debian_15_without_plpgsql_check_gets_it_changing_nothing_installed(machine, present,
+                                                                           named):
+    bindir = fake_debian(machine / "debian", 15)
+    fake_plpgsql_check(machine / "debian", present)
+    values = {name: str(machine / "debian" / value) if name == "PG_BINDIR" else value
+              for name, value in named.items()}
+    system = FakeSystem(machine / "debian", machine / "etc" / "createcluster.conf")
+    assert ensure(machine, system, **values) == bindir
+    update, simulate, install = system.apt_calls()
+    assert update == ["apt-get", "update", "-qq"]
+    assert_installs_changing_nothing(simulate, install, "postgresql-15-plpgsql-check")
+    assert install_missing(machine) == []
+    assert not (machine / "etc" / "createcluster.conf").exists(), "only the server's install"
+
+
+def install_missing(machine: Path) -> list[Path]:
+    return install.plpgsql_check_missing(machine / "debian", share_of(machine / "debian"))
+
+
+def test_an_install_of_plpgsql_check_that_would_upgrade_postgresql_is_refused(machine):
+    fake_debian(machine / "debian", 15)
+    system = FakeSystem(machine / "debian", machine / "etc" / "createcluster.conf",
+                        check_simulation="Inst postgresql-15 [15.18-0+deb12u1] (15.20-0+deb12u1 "
+                                         "Debian-Security:12/stable-security [amd64])\n"
+                                         + NEW_CHECK)
+    with pytest.raises(ToolchainError) as caught:
+        ensure(machine, system)
+    assert one_line(str(caught.value)) == (
+        "installing postgresql-15-plpgsql-check would change installed packages (postgresql-15 "
+        "15.18-0+deb12u1 -> 15.20-0+deb12u1), which other PostgreSQL servers may use: nothing "
+        "was installed; install it yourself when that is safe (the gate's plpgsql_check check "
+        "needs it)")
+    assert [call[1] for call in system.apt_calls()] == ["update", "-s"], "simulated only"
+    assert len(install_missing(machine)) == 2
+
+
+@pytest.mark.parametrize(("dpkg", "error"), [
+    ("postgresql-15 ii \npostgresql-15-plpgsql-check iU \n",
+     "postgresql-15-plpgsql-check is half-installed (dpkg status 'iU'): not installing over it"),
+    ("postgresql-15 ii \npostgresql-15-plpgsql-check ii \n",
+     "postgresql-15-plpgsql-check is installed, but {debian}/15/lib/plpgsql_check.so is "
+     "missing: not installing over it"),
+    ("postgresql-15 ii \nlibpq5 iF \n",
+     "libpq5 is half-installed (dpkg status 'iF'): not installing over it"),
+], ids=["half-installed", "files-gone", "watched-package-broken"])
+def test_a_broken_plpgsql_check_or_postgresql_package_is_reported_not_repaired(machine, dpkg,
+                                                                                error):
+    fake_debian(machine / "debian", 15)
+    system = FakeSystem(machine / "debian", machine / "etc" / "createcluster.conf", dpkg=dpkg)
+    with pytest.raises(ToolchainError) as caught:
+        ensure(machine, system)
+    assert one_line(str(caught.value)).startswith(error.format(debian=machine / "debian"))
+    assert system.apt_calls() == []
+
+
+def test_without_root_or_apt_get_a_missing_plpgsql_check_is_one_line_saying_how(machine,
+                                                                                capsys):
+    """Only the gate needs it: the binaries are still used (make migrate-up goes on), and
+    the gate's check fails on PostgreSQL 15 with the same advice."""
+    bindir = fake_debian(machine / "debian", 15)
+    assert ensure(machine, never, can_install=False) == bindir
+    assert one_line(capsys.readouterr().err) == (
+        f"note: Debian's PostgreSQL 15 lacks plpgsql_check "
+        f"({machine / 'debian' / '15' / 'lib' / 'plpgsql_check.so'}), which the gate's "
+        f"plpgsql_check check needs: install postgresql-15-plpgsql-check (as root, make "
+        f"postgres does, changing nothing else installed)")
+
+
+def test_binaries_other_than_debian_15_get_no_plpgsql_check(machine):
+    """Debian packages plpgsql_check here for 15 only; another major is left as it is."""
+    bindir = fake_debian(machine / "debian", 16)
     assert ensure(machine, never) == bindir
 
 

@@ -16,6 +16,7 @@ from ironarchive_schema.plugin.options import gate_settings
 CHECKS = {
     "contract": "ironarchive_schema.plugin.builtins.contract",
     "invariants": "ironarchive_schema.plugin.builtins.invariants",
+    "plpgsql_check": "ironarchive_schema.plugin.builtins.plpgsql_check",
     "lifecycle": "ironarchive_schema.plugin.builtins.lifecycle",
     "faults": "ironarchive_schema.plugin.builtins.faults",
     "roles": "ironarchive_schema.plugin.builtins.roles",

@@ -39,10 +39,14 @@ OPTIONS = (
     Option("CONTRACT_FILE", "--contract", "contract_file",
            "the reviewed schema contract (default: contract/schema.yaml)"),
     Option("BUILTIN_CHECKS", "--builtin-checks", "builtin_checks",
-           "the built-in checks to run, of contract, invariants, lifecycle, faults, roles, "
-           "lock_profile, blocker, docs, lint, lock, mutation (default: all; 'none' for none)"),
+           "the built-in checks to run, of contract, invariants, plpgsql_check, lifecycle, "
+           "faults, roles, lock_profile, blocker, docs, lint, lock, mutation (default: all; "
+           "'none' for none)"),
     Option("INVARIANTS_SKIP", "--invariants-skip", "invariants_skip",
            "invariants of the built-in invariants check to leave out, by rule name"),
+    Option("PLPGSQL_CHECK_EXCEPTIONS", "--plpgsql-check-exceptions", "plpgsql_check_exceptions",
+           "plpgsql_check's findings accepted, each with its reason "
+           "(default: plpgsql_check.yaml, none when it is absent)"),
     Option("MUTATION_SUITES", "--mutation-suites", "mutation_suites",
            "the paths each mutant runs through, catalog checks first (default: the testpaths)",
            ini_type="args"),

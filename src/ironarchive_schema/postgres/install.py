@@ -16,6 +16,14 @@ Debian's postgresql-15 is installed only when all of these hold:
 ``/etc/postgresql-common/createcluster.conf`` is written only when it does not exist (so no
 main cluster appears on port 5432); dpkg keeps it (``--force-confold``), without a prompt.
 
+When the binaries in use (found, named or installed) are Debian's PostgreSQL 15 and its
+plpgsql_check extension files are missing, ``postgresql-15-plpgsql-check`` is installed for
+the gate's ``plpgsql_check`` check, under the same rules: root and ``apt-get``, no watched
+package broken, apt's simulation changing nothing installed (a refusal is a one-line error).
+Where it cannot be installed (not root, or no ``apt-get``) one line says how, and the
+binaries are still used: only the gate needs the extension, and the check itself fails on
+PostgreSQL 15 without it, with the same line.
+
 Usage: ``python -m ironarchive_schema.postgres.install`` (what ``scripts/ensure-postgres`` runs).
 """
 
@@ -36,17 +44,52 @@ PACKAGE = "postgresql-15"
 WATCHED = (PACKAGE, "postgresql-client-15", "postgresql-common", "libpq5")
 CREATECLUSTER = Path("/etc/postgresql-common/createcluster.conf")
 APT_TIMEOUT = 900
-INSTALL = ["install", "--no-install-recommends", "--no-upgrade", "--no-remove",
-           "-o", "Dpkg::Options::=--force-confold", PACKAGE]
 
 #: Runs one command, returning its exit status and output (injectable for the tests).
 Runner = Callable[[Sequence[str]], subprocess.CompletedProcess]
 
+#: The major whose Debian package of plpgsql_check this module installs; the gate's
+#: ``plpgsql_check`` check requires the extension there.
+PLPGSQL_CHECK_MAJOR = 15
+PLPGSQL_CHECK_PACKAGE = f"postgresql-{PLPGSQL_CHECK_MAJOR}-plpgsql-check"
+DEBIAN_SHARE = Path("/usr/share/postgresql")
+#: How to get it: said by this module's note and by the check that lacks it.
+PLPGSQL_CHECK_HOW = (f"install {PLPGSQL_CHECK_PACKAGE} (as root, make postgres does, changing "
+                     f"nothing else installed)")
+
+
+def install_arguments(package: str) -> list[str]:
+    """apt-get's arguments that install ``package`` and change nothing already installed."""
+    return ["install", "--no-install-recommends", "--no-upgrade", "--no-remove",
+            "-o", "Dpkg::Options::=--force-confold", package]
+
+
+def plpgsql_check_missing(debian_root: Path = binaries.DEBIAN_ROOT,
+                          debian_share: Path = DEBIAN_SHARE) -> list[Path]:
+    """The files of Debian's plpgsql_check for PostgreSQL 15 that are not there."""
+    files = (debian_root / str(PLPGSQL_CHECK_MAJOR) / "lib" / "plpgsql_check.so",
+             debian_share / str(PLPGSQL_CHECK_MAJOR) / "extension" / "plpgsql_check.control")
+    return [path for path in files if not path.exists()]
+
 
 def ensure(settings: Settings, run: Runner, *, can_install: bool,
            debian_root: Path = binaries.DEBIAN_ROOT,
-           createcluster: Path = CREATECLUSTER) -> Path:
-    """The server binaries' folder; installs Debian's only under the rules above."""
+           createcluster: Path = CREATECLUSTER,
+           debian_share: Path = DEBIAN_SHARE) -> Path:
+    """The server binaries' folder; installs Debian's, and plpgsql_check for Debian's 15,
+    only under the rules above."""
+    bindir, updated = _server_binaries(settings, run, can_install=can_install,
+                                       debian_root=debian_root, createcluster=createcluster)
+    debian_15 = debian_root / str(PLPGSQL_CHECK_MAJOR) / "bin"
+    if bindir.resolve() == debian_15.resolve():
+        _ensure_plpgsql_check(run, can_install=can_install, update=not updated,
+                              debian_root=debian_root, debian_share=debian_share)
+    return bindir
+
+
+def _server_binaries(settings: Settings, run: Runner, *, can_install: bool,
+                     debian_root: Path, createcluster: Path) -> tuple[Path, bool]:
+    """The server binaries' folder, and whether apt's lists were updated to install them."""
     named = settings.get("PG_BINDIR")
     if named:
         missing = binaries._missing(Path(named))
@@ -54,27 +97,57 @@ def ensure(settings: Settings, run: Runner, *, can_install: bool,
             raise ToolchainError(f"PG_BINDIR={named} lacks {', '.join(missing)}; nothing was "
                                  f"installed: point it at PostgreSQL's server binaries or "
                                  f"unset it")
-        return Path(named)
+        return Path(named), False
     if settings.get("PG_VERSION"):
         # Debian's binaries of that major, else its pinned build; the errors name both.
-        return binaries.find_bindir(settings, debian_root=debian_root)
+        return binaries.find_bindir(settings, debian_root=debian_root), False
     try:
-        return binaries.find_bindir(settings, debian_root=debian_root)
+        return binaries.find_bindir(settings, debian_root=debian_root), False
     except ToolchainError:
         if not can_install:
             raise
     _refuse_over_partial_binaries(debian_root)
-    _refuse_broken_packages(run, debian_root)
-    _apt(run, "update", "-qq")
-    _refuse_changes(_apt(run, "-s", *INSTALL).stdout)
-    if not createcluster.exists():
-        createcluster.parent.mkdir(parents=True, exist_ok=True)
-        createcluster.write_text("# Written by IronArchive's scripts/ensure-postgres: its "
-                                 "servers are its own.\ncreate_main_cluster = false\n")
-    print(f"installing {PACKAGE} from Debian's packages (nothing installed is changed)...",
+    _refuse_broken_packages(run, PACKAGE,
+                            f"is installed, but {debian_root}/15/bin lacks its server binaries")
+
+    def write_createcluster() -> None:
+        if not createcluster.exists():
+            createcluster.parent.mkdir(parents=True, exist_ok=True)
+            createcluster.write_text("# Written by IronArchive's scripts/ensure-postgres: its "
+                                     "servers are its own.\ncreate_main_cluster = false\n")
+
+    _install(run, PACKAGE, "set PG_BINDIR, or install it yourself", update=True,
+             before=write_createcluster)
+    return binaries.find_bindir(settings, debian_root=debian_root), True
+
+
+def _ensure_plpgsql_check(run: Runner, *, can_install: bool, update: bool,
+                          debian_root: Path, debian_share: Path) -> None:
+    missing = plpgsql_check_missing(debian_root, debian_share)
+    if not missing:
+        return
+    if not can_install:
+        print(f"note: Debian's PostgreSQL {PLPGSQL_CHECK_MAJOR} lacks plpgsql_check "
+              f"({missing[0]}), which the gate's plpgsql_check check needs: "
+              f"{PLPGSQL_CHECK_HOW}", file=sys.stderr)
+        return
+    _refuse_broken_packages(run, PLPGSQL_CHECK_PACKAGE,
+                            f"is installed, but {missing[0]} is missing")
+    _install(run, PLPGSQL_CHECK_PACKAGE, "install it yourself when that is safe (the gate's "
+             "plpgsql_check check needs it)", update=update)
+
+
+def _install(run: Runner, package: str, otherwise: str, *, update: bool,
+             before: Callable[[], None] | None = None) -> None:
+    """``package`` installed, when apt's simulation shows that nothing installed changes."""
+    if update:
+        _apt(run, "update", "-qq")
+    _refuse_changes(_apt(run, "-s", *install_arguments(package)).stdout, package, otherwise)
+    if before is not None:
+        before()
+    print(f"installing {package} from Debian's packages (nothing installed is changed)...",
           file=sys.stderr)
-    _apt(run, "-y", "-qq", *INSTALL)
-    return binaries.find_bindir(settings, debian_root=debian_root)
+    _apt(run, "-y", "-qq", *install_arguments(package))
 
 
 def _refuse_over_partial_binaries(debian_root: Path) -> None:
@@ -86,19 +159,22 @@ def _refuse_over_partial_binaries(debian_root: Path) -> None:
                                  f"PG_BINDIR")
 
 
-def _refuse_broken_packages(run: Runner, debian_root: Path) -> None:
+def _refuse_broken_packages(run: Runner, target: str, installed_but: str) -> None:
+    """Refuse when a watched package, or ``target``, is half-installed, or when ``target`` is
+    installed but its files are not there (``installed_but`` says which)."""
     # dpkg's abbreviated status: wanted, state (n not installed, c config files only,
     # i installed; U, F, h, W, t half-way), error flag (R: reinstall required).
-    listed = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n", *WATCHED])
+    watched = WATCHED if target in WATCHED else (*WATCHED, target)
+    listed = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n", *watched])
     for line in listed.stdout.splitlines():
         package, _, status = line.partition(" ")
         state, flag = status[1:2], status[2:3].strip()
         if state in ("n", "c", "") and not flag:
             continue
-        if state == "i" and not flag and package != PACKAGE:
+        if state == "i" and not flag and package != target:
             continue
         if state == "i" and not flag:
-            problem = f"is installed, but {debian_root}/15/bin lacks its server binaries"
+            problem = installed_but
         else:
             problem = f"is half-installed (dpkg status {status.strip()!r})"
         raise ToolchainError(f"{package} {problem}: not installing over it; repair it "
@@ -106,16 +182,15 @@ def _refuse_broken_packages(run: Runner, debian_root: Path) -> None:
                              f"-a) or set PG_BINDIR")
 
 
-def _refuse_changes(simulation: str) -> None:
+def _refuse_changes(simulation: str, package: str, otherwise: str) -> None:
     """Refuse when apt's simulated install would touch any package already installed."""
     changes = [f"{name} {old} -> {new}" for name, old, new in
                re.findall(r"^Inst (\S+) \[([^\]]+)\] \((\S+)", simulation, re.MULTILINE)]
     changes += [f"{name} removed" for name in re.findall(r"^Remv (\S+)", simulation, re.MULTILINE)]
     if changes:
-        raise ToolchainError(f"installing {PACKAGE} would change installed packages "
+        raise ToolchainError(f"installing {package} would change installed packages "
                              f"({', '.join(changes)}), which other PostgreSQL servers may "
-                             f"use: nothing was installed; set PG_BINDIR, or install it "
-                             f"yourself")
+                             f"use: nothing was installed; {otherwise}")
 
 
 def _apt(run: Runner, *args: str) -> subprocess.CompletedProcess:

@@ -3,6 +3,8 @@ golang-migrate project switches on or off by ``BUILTIN_CHECKS`` (``plugin.collec
 
 - ``contract``: the migrated catalog is exactly what the contract declares, both ways;
 - ``invariants``: the rules every schema keeps (:mod:`catalog.invariants`), one test each;
+- ``plpgsql_check``: every PL/pgSQL function passes plpgsql_check, or its findings are
+  accepted with their reasons (:mod:`lint.plpgsql_check`), one test per function;
 - ``lifecycle``: every migration up, down and up again through the real migrate;
 - ``faults``: a migration failing part way, a killed migrate, two at once, a migrate
   blocked on its lock, and the recovery of each;
