@@ -23,6 +23,7 @@ difference between the two is everything 000004 puts on an audit INSERT: the sta
 trigger (clock_timestamp(), noting the chain) and the seal at COMMIT.
 """
 
+import os
 import statistics
 import threading
 import time
@@ -79,6 +80,7 @@ class Throughput:
     transaction_ms: tuple[float, ...]
     errors: dict[str, int]  # SQLSTATE -> count
     client_cpu_s: float  # CPU time of this Python process during the run
+    load: tuple[float, float]  # the machine's 1-minute load average before and after
 
     @property
     def rate(self) -> float:
@@ -188,6 +190,7 @@ def measure(url: str, connect, chain: bool, shape: str, seconds: float,
         for thread in threads:
             thread.start()
         cpu = time.process_time()
+        load_before = os.getloadavg()[0]
         start.wait()
         began = time.perf_counter()
         time.sleep(seconds)
@@ -196,6 +199,7 @@ def measure(url: str, connect, chain: bool, shape: str, seconds: float,
             thread.join()
         elapsed = time.perf_counter() - began
         cpu = time.process_time() - cpu
+        load = (load_before, os.getloadavg()[0])
     finally:
         for conn in connections:
             conn.close()
@@ -212,7 +216,7 @@ def measure(url: str, connect, chain: bool, shape: str, seconds: float,
     return Throughput(chain, shape, version, len(tenants), writers, elapsed, rows,
                       tuple(t for w in crew for t in w.commit_ms),
                       tuple(t for w in crew for t in w.transaction_ms),
-                      dict(errors), cpu)
+                      dict(errors), cpu, load)
 
 
 def measure_shapes(url: str, connect, chain: bool, seconds: float, log) -> list[Throughput]:
@@ -221,7 +225,8 @@ def measure_shapes(url: str, connect, chain: bool, seconds: float, log) -> list[
         result = measure(url, connect, chain, shape, seconds)
         log(f"  {'with' if chain else 'without'} the chain, {shape} ({result.tenants} "
             f"tenants): {result.rate:,.0f} rows/s, COMMIT p50 {result.commit_p(50):.2f} ms "
-            f"p99 {result.commit_p(99):.2f} ms, errors {result.errors or 'none'}")
+            f"p99 {result.commit_p(99):.2f} ms, errors {result.errors or 'none'}, load "
+            f"{result.load[0]:.1f} -> {result.load[1]:.1f}")
         results.append(result)
     return results
 

@@ -154,14 +154,15 @@ def _audit_writers(run) -> list[str]:
         "### Audit inserts with and without the hash chain",
         "",
         f"{audit_chain.WRITERS} writers, each its own connection as `{APP_ROLE}`, "
-        f"{run.audit_seconds:g} s per run, each transaction `SELECT set_tenant($1)`, one "
-        "`INSERT INTO audit_logs`, `COMMIT` (READ COMMITTED). Without the chain: version "
+        f"{run.audit_seconds:g} s per run (with the chain right after the migrations), each "
+        "transaction `SELECT set_tenant($1)`, one `INSERT INTO audit_logs`, `COMMIT` (READ "
+        "COMMITTED). Without the chain: version "
         f"{run.load_at}, before 000004 (see the text above for why). Milliseconds, client "
         "wall time; COMMIT is where the seal runs.",
         "",
         "| chain | shape | tenants | rows | rows/s | COMMIT p50 | COMMIT p99 "
-        "| transaction p50 | transaction p99 | errors | client CPU |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|",
+        "| transaction p50 | transaction p99 | errors | client CPU | load average |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
     ]
     for t in [*run.audit_without, *run.audit_with]:
         errors = ", ".join(f"{state}: {n}" for state, n in sorted(t.errors.items())) or "none"
@@ -170,7 +171,8 @@ def _audit_writers(run) -> list[str]:
             f"| {t.tenants} | {t.rows:,} | {t.rate:,.0f} | {_ms(t.commit_p(50))} "
             f"| {_ms(t.commit_p(99))} | {_ms(t.transaction_p(50))} "
             f"| {_ms(t.transaction_p(99))} | {errors} "
-            f"| {100 * t.client_cpu_s / t.seconds:.0f} % |")
+            f"| {100 * t.client_cpu_s / t.seconds:.0f} % "
+            f"| {t.load[0]:.1f} to {t.load[1]:.1f} |")
     lines.append("")
     for shape, ratio in ratios.items():
         verdict = "meets" if ratio >= audit_chain.GOAL else "misses"
@@ -238,7 +240,7 @@ def _retention(run) -> list[str]:
         lines += [
             f"The legal hold: placed in the MSP context on `{hold.tenant}` ({hold.candidates:,} "
             f"expired e-mails: the fewest of the tenants needing more than "
-            f"{retention.HOLD_AT} batches) once the job started its "
+            f"{retention.HOLD_AT + 1} batches) once the job started its "
             f"batch {retention.HOLD_AT} of it. The UPDATE took {hold.update_ms:,.0f} ms "
             f"(it waits for the batch in flight); {hold.emails_before:,} of the tenant's "
             f"e-mails were removed before it committed, {hold.emails_after} by the calls "

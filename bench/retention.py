@@ -20,7 +20,7 @@ the rehearsal splits them around a migration. A monitor (the rehearsal's, sampli
 transaction id, not a relation) and how long the server says it has waited.
 
 The hold: once the job starts the ``HOLD_AT``-th batch of the tenant not on hold with the
-fewest expired e-mails that still needs more batches than that, another session, as the
+fewest expired e-mails that still needs two batches more than that, another session, as the
 application in the MSP context, sets that tenant's ``legal_hold`` (D18). Its UPDATE waits
 for the batch in flight (FOR SHARE of the tenant row); the job's next call must then find
 the hold and stop that tenant: no call that ends after the hold committed deletes an
@@ -252,8 +252,8 @@ def measure(url: str, connect, tasks, load: Load, log, batch_size: int = BATCH) 
     result = Retention(batch_size, len(due), sum(1 for d in due if d[1]),
                        sum(n for _t, held, _d, n in due if not held))
     # The hold's tenant: the one not held with the fewest expired e-mails that still needs
-    # more than HOLD_AT batches, so the hold lands mid-tenant and costs the job little.
-    enough = [d for d in due if not d[1] and d[3] > batch_size * HOLD_AT]
+    # two batches more than HOLD_AT, so the hold lands mid-tenant and costs the job little.
+    enough = [d for d in due if not d[1] and d[3] > batch_size * (HOLD_AT + 1)]
     target = min(enough, key=lambda d: (d[3], d[0])) if enough else None
     if target:
         result.hold = Hold(target[0], target[3])
