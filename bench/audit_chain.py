@@ -15,7 +15,7 @@ a deadlock (40P01) or serialization failure (40001) would be the chain's doing.
 
 "Without the chain" is the same archive at the version before 000004, measured before
 000004 is applied (the benchmark loads the archive there): it is the schema the
-application writes to today, and the rows it writes become history that 000005 seals,
+application writes to today, and the rows it writes become history that 000006 seals,
 so the trail stays whole. (Disabling ``audit_logs_seal_trigger`` after 000004 would
 leave rows that are in no chain, which verify_audit_chain() rightly reports; the
 comparison would then need those rows removed with triggers off, i.e. tampering.) The

@@ -4,8 +4,8 @@ One run: start a throwaway PostgreSQL (``EmbeddedServer``), migrate it with the 
 migrate to the archive's version (``--load-at``, 3: the version before the audit chain of
 000004), generate and COPY the data set (measuring ingest with that schema and bare),
 VACUUM ANALYZE; time audit inserts of 8 writers without the chain; apply each later
-migration to the loaded archive, timed (000004's chain, 000005 sealing the loaded audit
-history, 000006's index), VACUUM ANALYZE and verify the whole audit trail, timed; time
+migration to the loaded archive, timed (000004's chain, 000005's index, 000006 sealing the loaded
+audit history), VACUUM ANALYZE and verify the whole audit trail, timed; time
 audit inserts with the chain and verify the trail again; time every catalogue query with
 the migration's indexes ("after") and the listing with row-level security on and off,
 switch to Story 1.2's index set ("before") and time them again, go back to the
@@ -15,7 +15,7 @@ middle, and verify once more; then write the report and plot.
 
 The archive is loaded before 000004 as a real one was written: its audit rows keep the
 times they were written at (000004 stamps every row inserted after it with the server's
-clock) and become the history 000005 seals, as the rehearsal loads its archive just before
+clock) and become the history 000006 seals, as the rehearsal loads its archive just before
 the first migration it measures.
 """
 
@@ -127,7 +127,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--load-at", type=int, default=LOAD_AT,
                         help="migration version the archive is loaded at; the later ones are "
                              f"applied to it and timed (default {LOAD_AT}: before the audit "
-                             "chain, so the loaded audit rows are history that 000005 seals)")
+                             "chain, so the loaded audit rows are history that 000006 seals)")
     parser.add_argument("--audit-seconds", type=float, default=None,
                         help="seconds of each audit-writer run (4 runs: with and without "
                              "the chain, spread and one tenant; default 15, 3 below scale "
