@@ -21,6 +21,13 @@ leave rows that are in no chain, which verify_audit_chain() rightly reports; the
 comparison would then need those rows removed with triggers off, i.e. tampering.) The
 difference between the two is everything 000004 puts on an audit INSERT: the stamp
 trigger (clock_timestamp(), noting the chain) and the seal at COMMIT.
+
+Those two are measured minutes apart (the migrations run between them), and on a shared
+machine the load moves meanwhile. So the chain is also measured against itself switched
+off, in turn (:func:`interleaved`): where 000004 is applied but the history not yet
+sealed, the writers run with ``audit_logs_seal_trigger`` enabled and disabled,
+alternately, each shape in rounds whose order swaps; the rows written with it disabled
+are in no chain until the history seal takes them, like every row older than it.
 """
 
 import os
@@ -45,6 +52,14 @@ INSERT = """
     INSERT INTO audit_logs (user_id, action, ip_address, details)
     VALUES (%(user_id)s, 'SEARCH', '10.0.0.7',
             jsonb_build_object('request', '/api/v1/search', 'bench', %(run)s::text))"""
+#: Whether an audit INSERT is sealed: the seal trigger exists and is enabled.
+SEALING = """
+    SELECT coalesce((SELECT tgenabled <> 'D' FROM pg_trigger
+                     WHERE tgname = 'audit_logs_seal_trigger'
+                       AND tgrelid = 'audit_logs'::regclass), false)"""
+SEAL_TRIGGER = """
+    SELECT oid FROM pg_trigger
+    WHERE tgname = 'audit_logs_seal_trigger' AND tgrelid = 'audit_logs'::regclass"""
 #: Non-admin users of each tenant (D14: an audit row's user is of its tenant).
 USERS = """
     SELECT tenant_id, array_agg(id ORDER BY id)
@@ -80,6 +95,7 @@ class Throughput:
     transaction_ms: tuple[float, ...]
     errors: dict[str, int]  # SQLSTATE -> count
     client_cpu_s: float  # CPU time of this Python process during the run
+    seal_trigger: bool  # the trigger exists (disabled when ``chain`` is False)
     load: tuple[float, float]  # the machine's 1-minute load average before and after
 
     @property
@@ -163,12 +179,12 @@ def measure(url: str, connect, chain: bool, shape: str, seconds: float,
     """``writers`` concurrent audit writers for ``seconds`` in ``shape``."""
     with connect(url) as conn:
         version = int(conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0])
-        has_chain = conn.execute(
-            "SELECT to_regclass('audit_log_seals') IS NOT NULL").fetchone()[0]
+        has_chain = conn.execute(SEALING).fetchone()[0]
         if has_chain != chain:
             raise MeasurementError(f"audit writers {'with' if chain else 'without'} the chain "
-                                   f"asked for at version {version}, which "
-                                   f"{'has' if has_chain else 'has not'} it")
+                                   f"asked for at version {version}, where audit rows are "
+                                   f"{'' if has_chain else 'not '}sealed")
+        seal_trigger = conn.execute(SEAL_TRIGGER).fetchone() is not None
         tenants = [row[0] for row in conn.execute(TENANTS, (writers,))]
         if shape == "one tenant":
             tenants = tenants[:1]
@@ -216,7 +232,7 @@ def measure(url: str, connect, chain: bool, shape: str, seconds: float,
     return Throughput(chain, shape, version, len(tenants), writers, elapsed, rows,
                       tuple(t for w in crew for t in w.commit_ms),
                       tuple(t for w in crew for t in w.transaction_ms),
-                      dict(errors), cpu, load)
+                      dict(errors), cpu, seal_trigger, load)
 
 
 def measure_shapes(url: str, connect, chain: bool, seconds: float, log) -> list[Throughput]:
@@ -229,6 +245,43 @@ def measure_shapes(url: str, connect, chain: bool, seconds: float, log) -> list[
             f"{result.load[0]:.1f} -> {result.load[1]:.1f}")
         results.append(result)
     return results
+
+
+def interleaved(url: str, connect, seconds: float, rounds: int, log) -> list[Throughput]:
+    """With and without the chain in turn on one database, ``rounds`` times per shape, the
+    order swapped each round, so a change of the machine's load hits both alike. Without
+    = ``audit_logs_seal_trigger`` disabled (``ALTER TABLE ... DISABLE TRIGGER``): run
+    where 000004 is applied and the history not yet sealed, so the history seal takes the
+    rows written without it into the chain, as it takes every row in no chain."""
+    results = []
+    try:
+        for number in range(rounds):
+            for shape in SHAPES:
+                for chain in (True, False) if number % 2 == 0 else (False, True):
+                    with connect(url, autocommit=True) as conn:
+                        conn.execute("ALTER TABLE audit_logs "
+                                     f"{'ENABLE' if chain else 'DISABLE'} "
+                                     "TRIGGER audit_logs_seal_trigger")
+                    result = measure(url, connect, chain, shape, seconds)
+                    log(f"  round {number + 1}, {shape}, "
+                        f"{'with the chain' if chain else 'seal trigger off'}: "
+                        f"{result.rate:,.0f} rows/s, COMMIT p50 {result.commit_p(50):.2f} ms, "
+                        f"errors {result.errors or 'none'}")
+                    results.append(result)
+    finally:
+        with connect(url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_seal_trigger")
+    return results
+
+
+def paired(results: list[Throughput]) -> dict[str, list[float]]:
+    """Per shape, with / without in each round of :func:`interleaved`."""
+    out: dict[str, list[float]] = {}
+    for shape in SHAPES:
+        runs = [t for t in results if t.shape == shape]
+        pairs = zip(runs[0::2], runs[1::2], strict=True)
+        out[shape] = [(a.rate / b.rate) if a.chain else (b.rate / a.rate) for a, b in pairs]
+    return out
 
 
 def ratios(without: list[Throughput], with_chain: list[Throughput]) -> dict[str, float]:

@@ -179,9 +179,37 @@ def _audit_writers(run) -> list[str]:
         verdict = "meets" if ratio >= audit_chain.GOAL else "misses"
         lines.append(f"- {shape}: with / without the chain {ratio:.2f}x; the goal is at least "
                      f"{audit_chain.GOAL}x: {verdict} it.")
-    deadlocks = sum(t.chain_errors for t in run.audit_with)
+    deadlocks = sum(t.chain_errors for t in [*run.audit_with, *(run.audit_interleaved or [])])
     lines += [f"- Deadlocks (40P01) and serialization failures (40001) with the chain: "
               f"{deadlocks}.", ""]
+    if run.audit_interleaved:
+        paired = audit_chain.paired(run.audit_interleaved)
+        lines += [
+            f"The same writers with the chain and with `audit_logs_seal_trigger` disabled, in "
+            f"turn, on the loaded archive just before migration {run.interleave_before:06d} "
+            "(which then seals the rows written without the trigger as history), the order "
+            "swapped each round: a change of the machine's load hits both alike.",
+            "",
+            "| round | shape | chain | rows/s | COMMIT p50 | COMMIT p99 | errors "
+            "| load average |",
+            "|--:|---|---|--:|--:|--:|---|--:|",
+        ]
+        rounds = len(run.audit_interleaved) // (2 * len(audit_chain.SHAPES))
+        for i, t in enumerate(run.audit_interleaved):
+            errors = ", ".join(f"{state}: {n}" for state, n in sorted(t.errors.items())) \
+                or "none"
+            lines.append(
+                f"| {i // (2 * len(audit_chain.SHAPES)) + 1} | {t.shape} "
+                f"| {'with' if t.chain else 'seal trigger off'} | {t.rate:,.0f} "
+                f"| {_ms(t.commit_p(50))} | {_ms(t.commit_p(99))} | {errors} "
+                f"| {t.load[0]:.1f} to {t.load[1]:.1f} |")
+        lines.append("")
+        for shape, each in paired.items():
+            mean = sum(each) / len(each)
+            lines.append(f"- {shape}: with / without by round "
+                         + ", ".join(f"{r:.2f}x" for r in each)
+                         + f"; mean {mean:.2f}x over {rounds} rounds.")
+        lines.append("")
     return lines
 
 
@@ -244,9 +272,10 @@ def _retention(run) -> list[str]:
             f"{retention.HOLD_AT + 1} batches) once the job started its "
             f"batch {retention.HOLD_AT} of it. The UPDATE took {hold.update_ms:,.0f} ms "
             f"(it waits for the batch in flight); {hold.emails_before:,} of the tenant's "
-            f"e-mails were removed before it committed, {hold.emails_after} by the calls "
-            f"that ended after it ({hold.calls_after} call{'s' if hold.calls_after != 1 else ''}"
-            f"), {hold.held_rows} RETENTION_PURGE_HELD audit row, {hold.left:,} expired "
+            f"e-mails were removed by batches committed before it, {hold.emails_after} by "
+            f"the {hold.calls_after} call{'s' if hold.calls_after != 1 else ''} committed "
+            "after it (the order of commits is the tenant's audit chain's), "
+            f"{hold.held_rows} RETENTION_PURGE_HELD audit row, {hold.left:,} expired "
             f"e-mails of it left. Stopped at the next batch: "
             f"{'yes' if hold.stopped else 'NO'}.",
             "",

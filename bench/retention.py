@@ -23,8 +23,8 @@ The hold: once the job starts the ``HOLD_AT``-th batch of the tenant not on hold
 fewest expired e-mails that still needs two batches more than that, another session, as the
 application in the MSP context, sets that tenant's ``legal_hold`` (D18). Its UPDATE waits
 for the batch in flight (FOR SHARE of the tenant row); the job's next call must then find
-the hold and stop that tenant: no call that ends after the hold committed deletes an
-e-mail of it.
+the hold and stop that tenant: no batch committed after the hold (the tenant's audit
+chain orders the commits: each audit row is sealed at its COMMIT) removes an e-mail of it.
 """
 
 import statistics
@@ -114,10 +114,11 @@ class Hold:
     candidates: int  # its expired e-mails before the job
     requested: float = 0.0  # time.monotonic() when the UPDATE was sent
     committed: float = 0.0
-    emails_before: int = 0  # of its e-mails purged before the hold committed
-    emails_after: int = 0  # by calls that ended after it committed: must be 0
-    calls_after: int = 0  # calls for it that ended after the hold committed
-    held_rows: int = 0  # its RETENTION_PURGE_HELD audit rows
+    # By the order of commits in the tenant's audit chain:
+    emails_before: int = 0  # of its e-mails purged by batches committed before the hold
+    emails_after: int = 0  # by batches committed after it: must be 0
+    calls_after: int = 0  # calls for it committed after the hold
+    held_rows: int = 0  # its RETENTION_PURGE_HELD audit rows after the hold
     left: int = 0  # its expired e-mails left after the job
 
     @property
@@ -292,16 +293,27 @@ def _check_hold(conn: psycopg.Connection, result: Retention) -> None:
     assert hold is not None
     if not hold.committed:
         raise MeasurementError("the legal hold was never placed")
-    mine = [b for b in result.batches if b.tenant == hold.tenant]
-    # A batch that locked the tenant row before the hold's UPDATE ends before the hold
-    # commits (the UPDATE waits for it); a call that ends after it found the hold.
-    after = [b for b in mine if b.at + b.seconds > hold.committed]
-    hold.emails_before = sum(b.emails for b in mine if b not in after)
-    hold.emails_after = sum(b.emails for b in after)
-    hold.calls_after = len(after)
-    hold.held_rows = conn.execute(
-        "SELECT count(*) FROM audit_logs WHERE tenant_id = %s "
-        "AND action = 'RETENTION_PURGE_HELD'", (hold.tenant,)).fetchone()[0]
+    # The order of commits, from the server: the tenant's chain seals each audit row at
+    # its transaction's COMMIT, under the chain head's lock, so seq orders the hold's
+    # LEGAL_HOLD_PLACED among the job's RETENTION_PURGE and RETENTION_PURGE_HELD rows
+    # (clocks of two client threads would not, on a busy machine).
+    rows = conn.execute(
+        "SELECT a.action, s.seq, coalesce((a.details ->> 'emails')::int, 0) "
+        "FROM audit_logs AS a JOIN audit_log_seals AS s ON s.audit_log_id = a.id "
+        "WHERE a.tenant_id = %s AND a.action IN ('LEGAL_HOLD_PLACED', 'RETENTION_PURGE', "
+        "'RETENTION_PURGE_HELD') ORDER BY s.seq", (hold.tenant,)).fetchall()
+    placed = max((seq for action, seq, _n in rows if action == "LEGAL_HOLD_PLACED"),
+                 default=None)
+    if placed is None:
+        raise MeasurementError(f"no LEGAL_HOLD_PLACED row of tenant {hold.tenant}")
+    hold.emails_before = sum(n for action, seq, n in rows
+                             if action == "RETENTION_PURGE" and seq < placed)
+    hold.emails_after = sum(n for action, seq, n in rows
+                            if action == "RETENTION_PURGE" and seq > placed)
+    hold.calls_after = sum(1 for action, seq, _n in rows
+                           if action != "LEGAL_HOLD_PLACED" and seq > placed)
+    hold.held_rows = sum(1 for action, seq, _n in rows
+                         if action == "RETENTION_PURGE_HELD" and seq > placed)
     hold.left = conn.execute(
         "SELECT count(*) FROM emails e JOIN tenants t ON t.id = e.tenant_id WHERE t.id = %s "
         "AND e.sent_at < now() - make_interval(days => t.retention_policy_days)",

@@ -4,8 +4,9 @@ One run: start a throwaway PostgreSQL (``EmbeddedServer``), migrate it with the 
 migrate to the archive's version (``--load-at``, 3: the version before the audit chain of
 000004), generate and COPY the data set (measuring ingest with that schema and bare),
 VACUUM ANALYZE; time audit inserts of 8 writers without the chain; apply each later
-migration to the loaded archive, timed (000004's chain, 000005's index, 000006 sealing the loaded
-audit history), VACUUM ANALYZE and verify the whole audit trail, timed; time
+migration to the loaded archive, timed (000004's chain, 000005's index, 000006 sealing the
+loaded audit history), the writers with the chain and with its seal trigger off in turn
+just before 000006; VACUUM ANALYZE and verify the whole audit trail, timed; time
 audit inserts with the chain and verify the trail again; time every catalogue query with
 the migration's indexes ("after") and the listing with row-level security on and off,
 switch to Story 1.2's index set ("before") and time them again, go back to the
@@ -69,6 +70,9 @@ TUNING = {
 DATABASE = admin.PREFIX + "bench"
 #: The version the archive is loaded at: the last before the audit chain (000004).
 LOAD_AT = 3
+#: The audit writers run with the chain and with its seal trigger off, in turn, just before
+#: this migration: the history seal (000006), which seals every row in no chain.
+INTERLEAVE_BEFORE = 6
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,9 @@ class Run:
     audit_seconds: float = 0.0
     audit_without: list[audit_chain.Throughput] | None = None
     audit_with: list[audit_chain.Throughput] | None = None
+    audit_interleaved: list[audit_chain.Throughput] | None = None
+    audit_rounds: int = 2
+    interleave_before: int = INTERLEAVE_BEFORE
     purge: retention.Retention | None = None
     retention_load: Load | None = None
     retention_batch: int = retention.BATCH
@@ -132,6 +139,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds of each audit-writer run (4 runs: with and without "
                              "the chain, spread and one tenant; default 15, 3 below scale "
                              "0.5)")
+    parser.add_argument("--audit-rounds", type=int, default=2,
+                        help="rounds of the audit writers with the chain and with its seal "
+                             "trigger off in turn, just before --interleave-before "
+                             "(default %(default)s; 0: none)")
+    parser.add_argument("--interleave-before", type=int, default=INTERLEAVE_BEFORE,
+                        help="the history seal's version: the interleaved rounds run just "
+                             f"before it (default {INTERLEAVE_BEFORE})")
     parser.add_argument("--retention-batch", type=int, default=retention.BATCH,
                         help="batch size of the retention job (default %(default)s)")
     return parser.parse_args(argv)
@@ -160,14 +174,18 @@ def measure_queries(url: str) -> list[latency.Latency]:
     return results
 
 
-def migrate_loaded(url: str, migrate: Migrate, config: settings.Settings) -> list[Migrated]:
-    """Every migration above the database's version, one at a time, timed, with its WAL."""
+def migrate_loaded(url: str, migrate: Migrate, config: settings.Settings,
+                   pause: dict | None = None) -> list[Migrated]:
+    """Every migration above the database's version, one at a time, timed, with its WAL;
+    ``pause[version]()`` runs before the migration of that version (untimed)."""
     current = migrate.version().number or 0
     done = []
     with admin.connect(url, autocommit=True) as conn:
         for migration in read(config.migrations_dir):
             if migration.up is None or migration.version <= current:
                 continue
+            if pause and migration.version in pause:
+                pause[migration.version]()
             wal = admin.scalar(conn.execute("SELECT pg_current_wal_lsn()::text"))
             start = time.perf_counter()
             migrate.up(1)
@@ -210,7 +228,19 @@ def benchmark(run: Run, admin_url: str, config: settings.Settings) -> None:
     run.audit_without = audit_chain.measure_shapes(url, admin.connect, False,
                                                    run.audit_seconds, log)
     log("the later migrations on the loaded archive")
-    run.migrated = migrate_loaded(url, migrate, config)
+
+    def interleave() -> None:
+        log(f"audit writers with the chain and with its seal trigger off, in turn, "
+            f"{run.audit_rounds} rounds of {run.audit_seconds:g} s")
+        run.audit_interleaved = audit_chain.interleaved(url, admin.connect, run.audit_seconds,
+                                                        run.audit_rounds, log)
+        for shape, each in audit_chain.paired(run.audit_interleaved).items():
+            log(f"  {shape}: with / without the chain by round "
+                + ", ".join(f"{r:.2f}x" for r in each))
+
+    run.migrated = migrate_loaded(url, migrate, config,
+                                  {run.interleave_before: interleave}
+                                  if run.audit_rounds else None)
     run.verified = []
     with admin.connect(url, autocommit=True) as conn:
         start = time.perf_counter()
@@ -276,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
               load_at=args.load_at,
               audit_seconds=args.audit_seconds if args.audit_seconds is not None else
               (15.0 if args.scale >= 0.5 else 3.0),
-              retention_batch=args.retention_batch)
+              retention_batch=args.retention_batch, audit_rounds=args.audit_rounds,
+              interleave_before=args.interleave_before)
     start = time.monotonic()
     log("starting PostgreSQL")
     # Like the suite, the benchmark reads no .env: its server and database are its own.
