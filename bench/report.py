@@ -10,7 +10,7 @@ import re
 import statistics
 from pathlib import Path
 
-from . import app_ingest
+from . import app_ingest, audit_chain, retention
 from .isolation import APP_ROLE, GOAL, QUERY
 from .latency import before_and_after, p95
 
@@ -48,8 +48,10 @@ def render(run, plot_path: str) -> list[str]:
         "",
         f"`make bench SCALE={run.scale:g}` (that is, `{run.command}`), started "
         f"{run.started:%Y-%m-%d %H:%M} UTC; wall time {_minutes(run.wall_s)} "
-        "(server start, migrate, generate and load, VACUUM ANALYZE, both index sets, the "
-        "application's bulk ingest).",
+        "(server start, migrate, generate and load, VACUUM ANALYZE, audit writers without "
+        "the chain, the later migrations on the loaded archive, audit writers with the "
+        "chain, both index sets, the application's bulk ingest, retention, three "
+        "verifications of the audit trail).",
         "",
         f"![Ingest rate and query latency before and after]({plot_path})",
         "",
@@ -62,6 +64,9 @@ def render(run, plot_path: str) -> list[str]:
         "",
         *_data(run),
         *_ingest(run),
+        *_migrated(run),
+        *_audit_writers(run),
+        *_retention(run),
         *_app_ingest(run),
         *_queries(run),
         *_isolation(run),
@@ -107,6 +112,186 @@ def _ingest(run) -> list[str]:
         lines.append(f"| {i.table} | {i.rows:,} | {i.full_rate:,.0f} | {bare} | {ratio} "
                      f"| {i.generate_rate:,.0f} |")
     return lines + ["", f"VACUUM (ANALYZE) of the loaded database: {run.vacuum_s:.0f} s.", ""]
+
+
+def _bytes(value: int) -> str:
+    return f"{value / 2**20:,.0f} MiB" if value >= 2**20 else f"{value / 2**10:,.0f} KiB"
+
+
+def _migrated(run) -> list[str]:
+    """Issue 16: the migrations after the archive's version, on the loaded archive."""
+    lines = [
+        f"### Migrations after version {run.load_at} on the loaded archive",
+        "",
+        f"The archive was loaded at version {run.load_at} (its audit rows keep the times they "
+        "were written at) and the audit writers without the chain ran there; then each "
+        "later migration was applied by migrate alone (`up 1`), with no other session, "
+        "timed from the command's start to its end.",
+        "",
+        "| migration | seconds | WAL |",
+        "|---|--:|--:|",
+        *(f"| `{m.name}` | {m.seconds:,.1f} | {_bytes(m.wal_bytes)} |" for m in run.migrated),
+        "",
+        f"VACUUM (ANALYZE) after them: {run.vacuum_migrated_s:.0f} s.",
+        "",
+        "`verify_audit_chain()` over the whole trail, as the owner (`SELECT * FROM "
+        "verify_audit_chain()`, client wall time):",
+        "",
+        "| when | seconds | problems | audit rows | links (seals) | chains | intact |",
+        "|---|--:|--:|--:|--:|--:|---|",
+        *(f"| {when} | {v.seconds:,.1f} | {v.problem_count} | {v.rows:,} | {v.seals:,} "
+          f"| {v.chains} | {'yes' if v.intact else 'NO'} |" for when, v in run.verified),
+        "",
+    ]
+    broken = [(when, v) for when, v in run.verified if v.problems]
+    lines += [f"- {when}, first problems: {list(v.problems)}" for when, v in broken]
+    return lines + ([""] if broken else [])
+
+
+def _audit_writers(run) -> list[str]:
+    """Issue 16: audit-insert throughput with and without the hash chain."""
+    ratios = audit_chain.ratios(run.audit_without, run.audit_with)
+    lines = [
+        "### Audit inserts with and without the hash chain",
+        "",
+        f"{audit_chain.WRITERS} writers, each its own connection as `{APP_ROLE}`, "
+        f"{run.audit_seconds:g} s per run (with the chain right after the migrations), each "
+        "transaction `SELECT set_tenant($1)`, one `INSERT INTO audit_logs`, `COMMIT` (READ "
+        "COMMITTED). Without the chain: version "
+        f"{run.load_at}, before 000004 (see the text above for why). Milliseconds, client "
+        "wall time; COMMIT is where the seal runs.",
+        "",
+        "| chain | shape | tenants | rows | rows/s | COMMIT p50 | COMMIT p99 "
+        "| transaction p50 | transaction p99 | errors | client CPU | load average |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|",
+    ]
+    for t in [*run.audit_without, *run.audit_with]:
+        errors = ", ".join(f"{state}: {n}" for state, n in sorted(t.errors.items())) or "none"
+        lines.append(
+            f"| {'with' if t.chain else f'without (version {t.version})'} | {t.shape} "
+            f"| {t.tenants} | {t.rows:,} | {t.rate:,.0f} | {_ms(t.commit_p(50))} "
+            f"| {_ms(t.commit_p(99))} | {_ms(t.transaction_p(50))} "
+            f"| {_ms(t.transaction_p(99))} | {errors} "
+            f"| {100 * t.client_cpu_s / t.seconds:.0f} % "
+            f"| {t.load[0]:.1f} to {t.load[1]:.1f} |")
+    lines.append("")
+    for shape, ratio in ratios.items():
+        verdict = "meets" if ratio >= audit_chain.GOAL else "misses"
+        lines.append(f"- {shape}: with / without the chain {ratio:.2f}x; the goal is at least "
+                     f"{audit_chain.GOAL}x: {verdict} it.")
+    deadlocks = sum(t.chain_errors for t in [*run.audit_with, *(run.audit_interleaved or [])])
+    lines += [f"- Deadlocks (40P01) and serialization failures (40001) with the chain: "
+              f"{deadlocks}.", ""]
+    if run.audit_interleaved:
+        paired = audit_chain.paired(run.audit_interleaved)
+        lines += [
+            f"The same writers with the chain and with `audit_logs_seal_trigger` disabled, in "
+            f"turn, on the loaded archive just before migration {run.interleave_before:06d} "
+            "(which then seals the rows written without the trigger as history), the order "
+            "swapped each round: a change of the machine's load hits both alike.",
+            "",
+            "| round | shape | chain | rows/s | COMMIT p50 | COMMIT p99 | errors "
+            "| load average |",
+            "|--:|---|---|--:|--:|--:|---|--:|",
+        ]
+        rounds = len(run.audit_interleaved) // (2 * len(audit_chain.SHAPES))
+        for i, t in enumerate(run.audit_interleaved):
+            errors = ", ".join(f"{state}: {n}" for state, n in sorted(t.errors.items())) \
+                or "none"
+            lines.append(
+                f"| {i // (2 * len(audit_chain.SHAPES)) + 1} | {t.shape} "
+                f"| {'with' if t.chain else 'seal trigger off'} | {t.rate:,.0f} "
+                f"| {_ms(t.commit_p(50))} | {_ms(t.commit_p(99))} | {errors} "
+                f"| {t.load[0]:.1f} to {t.load[1]:.1f} |")
+        lines.append("")
+        for shape, each in paired.items():
+            mean = sum(each) / len(each)
+            lines.append(f"- {shape}: with / without by round "
+                         + ", ".join(f"{r:.2f}x" for r in each)
+                         + f"; mean {mean:.2f}x over {rounds} rounds.")
+        lines.append("")
+    return lines
+
+
+def _retention(run) -> list[str]:
+    """Issue 16: the retention job under the application's workload, and a hold."""
+    r = run.purge
+    load = run.retention_load
+    longest = r.longest
+    working = r.working
+    waits = retention.workload_waits(r)
+    others = [w for w in r.waits if w.application != retention.PURGER]
+    lines = [
+        "### Retention under the application's workload",
+        "",
+        f"The RETENTION_CLEANUP loop as `{APP_ROLE}` in each tenant's context: "
+        f"`purge_expired_emails(tenant, {r.batch_size:,})` in a transaction of its own, "
+        "committed, called again until it returns no row; "
+        f"{r.tenants} tenants with expired mail ({r.held_tenants} of them on legal hold, "
+        "called once each), one after the other. Meanwhile the rehearsal's workload: "
+        f"{load.connections} connections, {load.rate:g} queries/s (listing, sender search, job "
+        f"claim, audit insert, e-mail ingest, each rolled back), {load.window_s:g} s before "
+        "and after.",
+        "",
+        "| | |",
+        "|---|--:|",
+        f"| expired e-mails of tenants not on hold, before | {r.candidates:,} |",
+        f"| e-mails removed | {r.emails:,} |",
+        f"| attachments removed | {r.attachments:,} |",
+        f"| left expired (the tenant held mid-run) | {r.left:,} |",
+        f"| job's wall time | {r.seconds:,.1f} s |",
+        f"| e-mails removed per second | {r.emails / r.seconds:,.0f} |",
+        f"| e-mails and attachments removed per second "
+        f"| {(r.emails + r.attachments) / r.seconds:,.0f} |",
+        f"| calls (batches with rows) | {len(r.batches)} ({len(working)}) |",
+        f"| batch, median (with rows) | {r.median_batch_ms:,.0f} ms |",
+        f"| longest batch: the longest any of its locks is held | "
+        f"{longest.seconds * 1000:,.0f} ms ({longest.emails:,} e-mails, "
+        f"{longest.attachments:,} attachments) |",
+        f"| RETENTION_PURGE audit rows | {r.purge_rows:,} |",
+        f"| longest lock wait of the workload | "
+        f"{_wait(waits[0]) if waits else 'none seen (sampled every 20 ms)'} |",
+        f"| longest lock wait of any other session | "
+        f"{_wait(others[0]) if others else 'none seen'} |",
+        "",
+        "The workload's latency (ms, from its scheduled start; all tasks together, then "
+        "each):",
+        "",
+        "| task | before p50 | before p99 | during p50 | during p99 | after p50 "
+        "| after p99 | errors |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        _phase_row("all", r.phases),
+        *(_phase_row(task, phases) for task, phases in r.by_task.items()),
+        "",
+    ]
+    hold = r.hold
+    if hold:
+        lines += [
+            f"The legal hold: placed in the MSP context on `{hold.tenant}` ({hold.candidates:,} "
+            f"expired e-mails: the fewest of the tenants needing more than "
+            f"{retention.HOLD_AT + 1} batches) once the job started its "
+            f"batch {retention.HOLD_AT} of it. The UPDATE took {hold.update_ms:,.0f} ms "
+            f"(it waits for the batch in flight); {hold.emails_before:,} of the tenant's "
+            f"e-mails were removed by batches committed before it, {hold.emails_after} by "
+            f"the {hold.calls_after} call{'s' if hold.calls_after != 1 else ''} committed "
+            "after it (the order of commits is the tenant's audit chain's), "
+            f"{hold.held_rows} RETENTION_PURGE_HELD audit row, {hold.left:,} expired "
+            f"e-mails of it left. Stopped at the next batch: "
+            f"{'yes' if hold.stopped else 'NO'}.",
+            "",
+        ]
+    return lines
+
+
+def _wait(wait) -> str:
+    return (f"{wait.ms:,.0f} ms, {wait.application}: {wait.mode} on {wait.lock}"
+            f"{' behind the purge' if wait.behind_purge else ''}")
+
+
+def _phase_row(label: str, phases) -> str:
+    cells = " | ".join(f"{_ms(phases[p].p50_ms)} | {_ms(phases[p].p99_ms)}"
+                       for p in ("before", "during", "after"))
+    return f"| {label} | {cells} | {sum(stats.errors for stats in phases.values())} |"
 
 
 def _app_ingest(run) -> list[str]:
