@@ -2,18 +2,20 @@
 
 ``Compliance`` is a Hypothesis state machine over two tenants, A and B. Its actors are the
 tenants' admins (the application's role in ``set_tenant()``'s context), the MSP
-(``set_msp_wide()``), the application with no context at all, and the retention job
-(``purge_expired_emails()`` in any of those contexts, a batch of 1 to 3). They place and lift
-holds, change retention, receive, delete, soft-delete and restore mail, delete attachments,
-mailboxes and whole tenants (cascades), purge expired mail batch by batch, and create a tenant
-anew where one was deleted. Mail arrives already old (0 to 3,000 days), so purges have work.
+(``set_msp_wide()``), the application with no context at all, the retention job
+(``purge_expired_emails()`` in any of those contexts, a batch of 1 to 3), and, for hold,
+retention and purges, the schema's owner, whom row-level security does not restrict. They
+place and lift holds, change retention, receive, delete, soft-delete and restore mail, delete
+attachments, mailboxes and whole tenants (cascades), purge expired mail batch by batch, and
+create a tenant anew where one was deleted. Mail arrives already old (0 to 3,000 days), so
+purges have work.
 
 A model predicts every answer (rows affected, SQLSTATE, what a purge removes) and every audit
 row. After every step, in this order, each failure naming the tenant or row with want and have:
 
-- ``tenant context refused``: no step made outside the MSP context changes any tenant's
-  legal_hold or retention_policy_days, and a tenant admin's attempt to change its own is
-  refused with IA002 (D18);
+- ``tenant context refused``: no step of the application outside the MSP context changes any
+  tenant's legal_hold or retention_policy_days, and a tenant admin's attempt to change its
+  own is refused with IA002 (D18);
 - ``held mail stays``: no e-mail or attachment of a tenant under legal hold (before or after
   the step, in the database or by the MSP's decisions as the model keeps them) is gone or
   newly soft-deleted; mail may go once the MSP lifted the hold (IA001, D21);
@@ -30,9 +32,11 @@ statement ends instead of at a COMMIT that never comes. ``checks`` runs a subset
 that show each property can fail select the one they break).
 """
 
+import itertools
 import re
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -53,13 +57,15 @@ CHECKS = ("tenant context refused", "held mail stays", "every change recorded",
 SLOTS = ("A", "B")
 MSP = "MSP"
 NO_CONTEXT = "app, no context"
+#: The schema's owner (the test's superuser), whom row-level security does not restrict.
+OWNER = "owner"
 ADMINS = {"admin of A": "A", "admin of B": "B"}
 #: Who acts, said of the row acted on: the admin of its tenant, the MSP, the other tenant's
 #: admin (who must not even see it); steps name them as "admin of A", "MSP", ...
 ITS_ADMIN, OTHER_ADMIN = "its admin", "the other admin"
 PARTIES = st.sampled_from([ITS_ADMIN, MSP, OTHER_ADMIN])
-#: Who tries to govern or purge: also the application without any context.
-ANYONE = st.sampled_from([ITS_ADMIN, MSP, OTHER_ADMIN, NO_CONTEXT])
+#: Who tries to govern or purge: also the application without any context, and the owner.
+ANYONE = st.sampled_from([ITS_ADMIN, MSP, OTHER_ADMIN, NO_CONTEXT, OWNER])
 TENANTS = st.sampled_from(SLOTS)
 RETENTION_DAYS = st.sampled_from([1, 30, 365, 2555])
 #: Ages in days; an e-mail of age d is also serial seconds older, so d >= retention expires it.
@@ -76,9 +82,10 @@ DETAILS = {**{action: ("column", "old", "new", "context") for action in GOVERNED
            "RETENTION_PURGE_HELD": ("retention_policy_days", "batch_size")}
 
 
-def _id(prefix: int, number: int) -> str:
-    """A readable uuid: the kind in its first digit, a counter in its last."""
-    return str(uuid.UUID(int=(prefix << 124) | (0x4000_8000 << 32) | number))
+def _id(prefix: int, run: int, number: int) -> str:
+    """A readable uuid: the kind in its first digit, the sequence in its second group, a
+    counter in its last."""
+    return str(uuid.UUID(int=(prefix << 124) | (run << 80) | (0x4000_8000 << 32) | number))
 
 
 def _count(number: int, noun: str) -> str:
@@ -107,36 +114,69 @@ class Features:
         return cls(*found)
 
 
+@dataclass
+class World:
+    """What the machines play on: a connection, what its schema has, a tenant secret
+    (pgp_sym_encrypt output, made once), and how each action ends. By default (``db``'s
+    transaction) each sequence is a savepoint rolled back afterwards, with SET CONSTRAINTS ALL
+    IMMEDIATE; with ``commits`` (an autocommit connection to a database of the test's own)
+    each action is a transaction of its own, committed, so the deferred seal runs at COMMIT as
+    in production, and the sequences' rows stay (ids and addresses carry the sequence's run)."""
+    db: psycopg.Connection
+    features: Features
+    secret: bytes
+    commits: bool = False
+    runs: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def on(cls, db: psycopg.Connection, commits: bool = False) -> "World":
+        secret = db.execute("SELECT pgp_sym_encrypt('secret', 'encryption_key_from_config')"
+                            ).fetchone()
+        assert secret is not None
+        return cls(db, Features.of(db), secret[0], commits)
+
+
 @dataclass(frozen=True)
 class Acting:
     """Who runs an action: the application's role in a tenant's context, the MSP's or none,
-    as an application user (set_acting_user(), where the schema has it)."""
+    as an application user (set_acting_user(), where the schema has it); or the owner."""
     tenant: str | None = None
     msp_wide: bool = False
     user: str | None = None
+    owner: bool = False
 
 
-def acting_script(db: psycopg.Connection, who: Acting, statements: list[tuple[str, tuple]],
-                  features: Features, then: str) -> tuple[str, int]:
+def acting_script(world: World, who: Acting, statements: list[tuple[str, tuple]],
+                  then: str) -> tuple[str, int]:
     """One simple-protocol script: a savepoint, the role and context, the statements, the
     role and context undone (set with set_config(..., true), they would hold for the rest of
     the test's one transaction, whose start is the stamp the context functions compare), the
-    savepoint released, then ``then``. Values are bound by psycopg on the client
+    savepoint released, then ``then``; or, with ``world.commits``, BEGIN, the role and
+    context, the statements, COMMIT, ``then``. Values are bound by psycopg on the client
     (``mogrify``), so the whole action is one round trip on a shared machine. Returns the
     script and the index of the last statement's result."""
-    bind = psycopg.ClientCursor(db).mogrify
-    context = [bind("set_config('role', %s, true)", (APP_ROLE,))]
+    features = world.features
+    bind = psycopg.ClientCursor(world.db).mogrify
+    context = ["1"] if who.owner else [bind("set_config('role', %s, true)", (APP_ROLE,))]
     if who.tenant is not None:
         context.append(bind("set_tenant(%s)", (who.tenant,)))
     if who.msp_wide:
         context.append("set_msp_wide()")
     if who.user is not None and features.acting_user:
         context.append(bind("set_acting_user(%s)", (who.user,)))
-    script = ["SAVEPOINT acting", "SELECT " + ", ".join(context),
-              *(bind(statement, params) for statement, params in statements),
-              "RESET ROLE", "SELECT set_config('app.tenant_context', '', true), "
-              "set_config('app.acting_user', '', true)", "RELEASE SAVEPOINT acting", then]
+    begin, end = ("BEGIN", ["COMMIT"]) if world.commits else (
+        "SAVEPOINT acting", ["RESET ROLE", "SELECT set_config('app.tenant_context', '', true), "
+                             "set_config('app.acting_user', '', true)",
+                             "RELEASE SAVEPOINT acting"])
+    script = [begin, "SELECT " + ", ".join(context),
+              *(bind(statement, params) for statement, params in statements), *end, then]
     return ";\n".join(script), 1 + len(statements)
+
+
+def undo_script(world: World) -> str:
+    """What ends an action that failed: its savepoint, or its transaction, rolled back."""
+    return "ROLLBACK" if world.commits else \
+        "ROLLBACK TO SAVEPOINT acting; RELEASE SAVEPOINT acting"
 
 
 def _results(cursor: psycopg.Cursor) -> list[tuple[int, list]]:
@@ -312,12 +352,13 @@ class Tally:
 class Compliance(RuleBasedStateMachine):
     """The actors, the model and the checks (see the module's docstring)."""
 
-    def __init__(self, db: psycopg.Connection, features: Features, secret: bytes,
-                 checks: tuple[str, ...] = CHECKS, tally: Tally | None = None):
+    def __init__(self, world: World, checks: tuple[str, ...] = CHECKS,
+                 tally: Tally | None = None):
         super().__init__()
         unknown = set(checks) - set(CHECKS)
         assert not unknown, f"no such check: {unknown}"
-        self.db, self.features, self.secret, self.checks = db, features, secret, checks
+        self.world, self.checks, self.run = world, checks, next(world.runs)
+        self.db, self.features, self.secret = world.db, world.features, world.secret
         self.tally = tally or Tally()
         self.tally.sequences += 1
         self.counter = 0
@@ -333,13 +374,14 @@ class Compliance(RuleBasedStateMachine):
         self.snapshot: tuple[tuple, str] = ((), "")  # for which tenants, the query
         self.held_before: set[str] = set()
         self.cleanup = ExitStack()
-        self.cleanup.enter_context(db.transaction(force_rollback=True))
-        db.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if not world.commits:
+            self.cleanup.enter_context(self.db.transaction(force_rollback=True))
+            self.db.execute("SET CONSTRAINTS ALL IMMEDIATE")
         self.msp_admin = self._new_id(0x5)
         self.names[self.msp_admin] = "the MSP admin"
-        db.execute("INSERT INTO users (id, email, password_hash, display_name, role) "
-                   "VALUES (%s, 'msp@msp.test', '$2b$12$x', 'MSP admin', 'MSP_ADMIN')",
-                   (self.msp_admin,))
+        self.db.execute("INSERT INTO users (id, email, password_hash, display_name, role) "
+                        "VALUES (%s, %s, '$2b$12$x', 'MSP admin', 'MSP_ADMIN')",
+                        (self.msp_admin, f"msp-{self.run}@msp.test"))
 
     def teardown(self) -> None:
         self.cleanup.close()
@@ -348,13 +390,15 @@ class Compliance(RuleBasedStateMachine):
 
     def _new_id(self, prefix: int) -> str:
         self.counter += 1
-        return _id(prefix, self.counter)
+        return _id(prefix, self.run, self.counter)
 
     def _context(self, by: str) -> Acting:
         if by == MSP:
             return Acting(msp_wide=True, user=self.msp_admin)
         if by == NO_CONTEXT:
             return Acting()
+        if by == OWNER:
+            return Acting(owner=True)
         tenant = self.slot[ADMINS[by]]
         return Acting(tenant=tenant.id, user=tenant.admin)
 
@@ -372,7 +416,7 @@ class Compliance(RuleBasedStateMachine):
         """Whether ``by``'s context sees ``tenant``'s rows (and they exist)."""
         if not tenant.exists:
             return False
-        return by == MSP or (by in ADMINS and self.slot[ADMINS[by]] is tenant)
+        return by in (MSP, OWNER) or (by in ADMINS and self.slot[ADMINS[by]] is tenant)
 
     def _act(self, by: str, statements: list[tuple[str, tuple]]) -> Answer:
         """Run the statements as ``by``, all or none: the last one's rows, or the error. The
@@ -381,13 +425,11 @@ class Compliance(RuleBasedStateMachine):
         if self.snapshot[0] != tenants:
             self.snapshot = (tenants, Snapshot.query(self.db, list(tenants), self.features))
         snapshot = self.snapshot[1]
-        script, last = acting_script(self.db, self._context(by), statements, self.features,
-                                     then=snapshot)
+        script, last = acting_script(self.world, self._context(by), statements, then=snapshot)
         try:
             results = _results(self.db.execute(script))
         except psycopg.Error as error:
-            results = _results(self.db.execute(
-                f"ROLLBACK TO SAVEPOINT acting; RELEASE SAVEPOINT acting; {snapshot}"))
+            results = _results(self.db.execute(f"{undo_script(self.world)}; {snapshot}"))
             self.after = Snapshot.of(results[-1][1][0])
             return Answer(error.diag.sqlstate, error.diag.message_primary)
         self.after = Snapshot.of(results[-1][1][0])
@@ -426,7 +468,7 @@ class Compliance(RuleBasedStateMachine):
               self.secret, hold, days)),
             ("INSERT INTO users (id, tenant_id, email, password_hash, display_name, role) "
              "VALUES (%s, %s, %s, '$2b$12$x', %s, 'TENANT_ADMIN')",
-             (tenant.admin, tenant.id, f"admin@{tenant.label.lower()}.test",
+             (tenant.admin, tenant.id, f"admin-{self.run}@{tenant.label.lower()}.test",
               f"Admin of {tenant.label}")),
             ("INSERT INTO mailboxes (id, tenant_id, email_address, mailbox_type) "
              "VALUES (%s, %s, %s, 'USER')",
@@ -471,27 +513,28 @@ class Compliance(RuleBasedStateMachine):
         own_change = bool(changed) and by in ADMINS and self._sees(by, tenant)
         if not self._sees(by, tenant):
             want = "0 rows"
-        elif by != MSP and changed:
+        elif by in ADMINS and changed:
             want = "IA002"
         else:
             want = "1 row"
-            if by == MSP:
-                self._apply(tenant, changed)
+            self._apply(tenant, changed, by)
         answer = self._act(by, [(statement, (*wanted.values(), tenant.id))])
         what = " and ".join(f"{column} of {tenant.label} to {value}"
                             for column, value in wanted.items())
         self._record(by, f"sets {what}", want, answer, own_change=own_change)
 
-    def _apply(self, tenant: Tenant, changed: dict) -> None:
-        """The MSP's change, and its audit rows (hold first, as the trigger writes them)."""
+    def _apply(self, tenant: Tenant, changed: dict, by: str) -> None:
+        """The MSP's (owner's) change, and its audit rows (hold first, as the trigger writes
+        them)."""
+        context = "msp" if by == MSP else "unrestricted role"
         if "legal_hold" in changed:
             self._audit(tenant, "LEGAL_HOLD_PLACED" if changed["legal_hold"]
-                        else "LEGAL_HOLD_LIFTED", MSP, column="legal_hold", old=tenant.hold,
-                        new=changed["legal_hold"], context="msp")
+                        else "LEGAL_HOLD_LIFTED", by, column="legal_hold", old=tenant.hold,
+                        new=changed["legal_hold"], context=context)
             tenant.hold = changed["legal_hold"]
         if "retention_policy_days" in changed:
-            self._audit(tenant, "RETENTION_POLICY_CHANGED", MSP, column="retention_policy_days",
-                        old=tenant.days, new=changed["retention_policy_days"], context="msp")
+            self._audit(tenant, "RETENTION_POLICY_CHANGED", by, column="retention_policy_days",
+                        old=tenant.days, new=changed["retention_policy_days"], context=context)
             tenant.days = changed["retention_policy_days"]
 
     @rule(by=ANYONE, tenant=TENANTS, hold=st.booleans())
@@ -731,7 +774,7 @@ class Compliance(RuleBasedStateMachine):
     def _tenant_context_refused(self, after: Snapshot, _held_after) -> list[str]:
         problems = []
         for step in self.steps:
-            if step.by == MSP:
+            if step.by in (MSP, OWNER):
                 continue
             if step.own_change and step.have != "IA002":
                 problems.append(f"{step}: a tenant context must not change its own tenant's "
