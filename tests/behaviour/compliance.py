@@ -21,7 +21,7 @@ row. After every step, in this order, each failure naming the tenant or row with
   newly soft-deleted; mail may go once the MSP lifted the hold (IA001, D21);
 - ``every change recorded``: each tenant's LEGAL_HOLD_* and RETENTION_POLICY_CHANGED rows,
   in chain order, link old to new without a gap and replay to its legal_hold and
-  retention_policy_days (D18);
+  retention_policy_days (D18): no change unrecorded, and no record of a change not made;
 - ``chain verifies``: ``verify_audit_chain()`` returns no row (D20);
 - ``as modelled``: the step's answer, the rows of both tenants and their audit trails are
   the model's, down to each audit row's old, new, counts and user (D3, D18, D21).
@@ -49,6 +49,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from psycopg.types.json import Jsonb
 
 from .tenancy import APP_ROLE
 
@@ -708,6 +709,29 @@ class Compliance(RuleBasedStateMachine):
         answer = self._act(by, [("DELETE FROM attachments WHERE email_id = %s", (mail.id,))])
         self._record(by, f"deletes the attachments of {mail.label}", want, answer)
 
+    # --- the application's own audit rows ------------------------------------------------
+
+    @rule(by=ANYONE, tenant=TENANTS, action=st.sampled_from(["LOGIN", "EXPORT"]))
+    def log_action(self, by, tenant, action):
+        """The application records an action of the acting user in a tenant's trail."""
+        self._log(by, tenant, action, {"note": f"{action.lower()} by the application"})
+
+    def _log(self, by: str, slot: str, action: str, details: dict) -> None:
+        target = self.slot[slot]
+        by = self._who(by, target)
+        user = self._context(by).user if self.features.acting_user else None
+        if by in (MSP, OWNER) or self._sees(by, target):
+            want = "1 row"  # audit rows have no key to their tenant: a deleted one's too
+            self._audit(target, action, by, **details)
+        elif by in ADMINS and user is not None:
+            want = "23503"  # the user is not of the row's tenant, or is gone with its own
+        else:
+            want = "42501"  # the policy's WITH CHECK
+        answer = self._act(by, [("INSERT INTO audit_logs (tenant_id, user_id, action, details) "
+                                 "VALUES (%s, %s, %s, %s)",
+                                 (target.id, user, action, Jsonb(details)))])
+        self._record(by, f"logs {action} in the trail of {target.label}", want, answer)
+
     # --- retention -------------------------------------------------------------------------
 
     @precondition(lambda self: self.features.purge)
@@ -844,7 +868,8 @@ class Compliance(RuleBasedStateMachine):
             if details.get("old") not in olds:
                 return [f"tenant {self._name(tenant)}: {column} row {number} ({action}) says "
                         f"old {details.get('old')!r}, the trail before it says "
-                        f"{replayed!r}: a change went unrecorded"]
+                        f"{replayed!r}: a change went unrecorded, or a record is not of "
+                        f"one"]
             if column == "legal_hold" and action != ("LEGAL_HOLD_PLACED" if details.get("new")
                                                      else "LEGAL_HOLD_LIFTED"):
                 return [f"tenant {self._name(tenant)}: {action} records legal_hold "
@@ -853,7 +878,8 @@ class Compliance(RuleBasedStateMachine):
             olds = (replayed,)
         if replayed != value:
             return [f"tenant {self._name(tenant)}: {column} is {value!r}; want the audit trail "
-                    f"to end there, have it end at {replayed!r}: a change went unrecorded"]
+                    f"to end there, have it end at {replayed!r}: a change went unrecorded, or "
+                    f"a record is not of one"]
         return []
 
     def _chain_verifies(self, after: Snapshot, _held_after) -> list[str]:
@@ -932,3 +958,15 @@ class WithMoves(Compliance):
         answer = self._act(by, [("UPDATE emails SET mailbox_id = %s, tenant_id = %s "
                                  "WHERE id = %s", (box.id, box.tenant.id, mail.id))])
         self._record(by, what, want, answer)
+
+
+class WithForgedRecords(Compliance):
+    """The machine with one more action: the application writes, in its context, a row with
+    the action and details of the schema's own hold records. Not among Compliance's rules:
+    the schema accepts it, so a tenant on hold can put a LEGAL_HOLD_LIFTED of its own in its
+    trail, sealed like the real ones (test_compliance_properties.py, the known gaps)."""
+
+    @rule(by=ANYONE, tenant=TENANTS, hold=st.booleans())
+    def record_a_hold_change(self, by, tenant, hold):
+        self._log(by, tenant, "LEGAL_HOLD_PLACED" if hold else "LEGAL_HOLD_LIFTED",
+                  {"column": "legal_hold", "old": not hold, "new": hold, "context": "msp"})

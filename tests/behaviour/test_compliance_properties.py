@@ -15,7 +15,8 @@ changes) and on today's with one trigger disabled, the machine finds a counterex
 000003's, with only the rules F11's attack is made of, which it finds in a few sequences).
 
 Last, what the machine found wrong in the schema, replayed and marked xfail (strict) until
-the schema is fixed: held mail moved out of its tenant by the MSP can be removed.
+the schema is fixed: held mail moved out of its tenant by the MSP can be removed, and a
+tenant's own context can write a record of its hold lifted.
 """
 
 import re
@@ -33,6 +34,7 @@ from .compliance import (
     CheckFailed,
     Compliance,
     Tally,
+    WithForgedRecords,
     WithMoves,
     World,
 )
@@ -185,6 +187,29 @@ def test_held_mail_moved_out_of_its_tenant_stays(db):
         state.move_email(by=MSP, email=2, mailbox=0)
         state.after_every_step()
         state.delete_mailbox(by=ITS_ADMIN, mailbox=0)
+        state.after_every_step()
+    finally:
+        state.teardown()
+
+
+@pytest.mark.xfail(strict=True, raises=CheckFailed, reason=(
+    "schema gap, reported with issue 16: a tenant context writes LEGAL_HOLD_LIFTED rows "
+    "of its own, sealed like the schema's"))
+def test_a_tenant_cannot_record_its_own_hold_lifted(db):
+    """What the machine with the application writing hold records (compliance.
+    WithForgedRecords) finds in its fourth sequence: the application's role may INSERT into
+    audit_logs any action with any details, so tenant A, on hold, writes LEGAL_HOLD_LIFTED
+    (old true, new false, context "msp") into its own trail; it is sealed
+    (verify_audit_chain() finds no break) and reads like the schema's own record
+    (current_user is ironarchive_app in both), while A is still on hold. Not fixed here. Once
+    the schema keeps those actions to itself, this passes (strict: reported as a failure):
+    then drop the mark."""
+    state = machine(db, checks=("every change recorded",), kind=WithForgedRecords)()
+    try:
+        state.open_archive(hold_a=True, days_a=30, mail_a=[(30, 0)],
+                           hold_b=False, days_b=30, mail_b=[(30, 0)])
+        state.after_every_step()
+        state.record_a_hold_change(by=ITS_ADMIN, tenant="A", hold=False)
         state.after_every_step()
     finally:
         state.teardown()
