@@ -6,9 +6,9 @@ tenants' admins (the application's role in ``set_tenant()``'s context), the MSP
 (``purge_expired_emails()`` in any of those contexts, a batch of 1 to 3), and, for hold,
 retention and purges, the schema's owner, whom row-level security does not restrict. They
 place and lift holds, change retention, receive, delete, soft-delete and restore mail, delete
-attachments, mailboxes and whole tenants (cascades), purge expired mail batch by batch, and
-create a tenant anew where one was deleted. Mail arrives already old (0 to 3,000 days), so
-purges have work.
+attachments, mailboxes and whole tenants (cascades), purge expired mail batch by batch, record
+actions of their own in a tenant's audit trail, and create a tenant anew where one was
+deleted. Mail arrives already old (0 to 3,000 days), so purges have work.
 
 A model predicts every answer (rows affected, SQLSTATE, what a purge removes) and every audit
 row. After every step, in this order, each failure naming the tenant or row with want and have:
@@ -17,8 +17,9 @@ row. After every step, in this order, each failure naming the tenant or row with
   tenant's legal_hold or retention_policy_days, and a tenant admin's attempt to change its
   own is refused with IA002 (D18);
 - ``held mail stays``: no e-mail or attachment of a tenant under legal hold (before or after
-  the step, in the database or by the MSP's decisions as the model keeps them) is gone or
-  newly soft-deleted; mail may go once the MSP lifted the hold (IA001, D21);
+  the step, in the database or by the MSP's decisions as the model keeps them), or that was
+  in such a tenant, is gone or newly soft-deleted; mail may go once the MSP lifted the hold
+  (IA001, D21);
 - ``every change recorded``: each tenant's LEGAL_HOLD_* and RETENTION_POLICY_CHANGED rows,
   in chain order, link old to new without a gap and replay to its legal_hold and
   retention_policy_days (D18): no change unrecorded, and no record of a change not made;
@@ -28,8 +29,13 @@ row. After every step, in this order, each failure naming the tenant or row with
 
 Examples share the test's ``db`` transaction: each sequence runs in a savepoint, rolled back
 by ``teardown``, with ``SET CONSTRAINTS ALL IMMEDIATE`` so each audit row is sealed when its
-statement ends instead of at a COMMIT that never comes. ``checks`` runs a subset (the tests
+statement ends instead of at a COMMIT that never comes; or (``World.commits``) each action is
+a transaction of its own on a database of the test's own. ``checks`` runs a subset (the tests
 that show each property can fail select the one they break).
+
+``WithMoves`` and ``WithForgedRecords`` add one action each that the schema gets wrong (held
+mail moved out of its tenant, a hold record written by the application): kept out of
+``Compliance`` until the schema is fixed, the gaps replayed by xfail tests.
 """
 
 import itertools
@@ -291,7 +297,8 @@ class Email:
 
     def expires_under(self, days: int) -> bool:
         """sent_at = now() - age days - serial seconds < now() - days, exactly when age >=
-        days (serial is under a day)."""
+        days: serial is under a day, and so is the time between receipt and purge when each
+        action commits (ages and retentions differ by a day or more)."""
         return self.age >= days
 
 

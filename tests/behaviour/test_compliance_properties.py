@@ -129,7 +129,8 @@ class HoldsAndRemovals(Compliance):
     """The machine with only the rules F11's attack is made of: holds set and lifted, and
     every way of removing mail (a rule set to None is no rule). The whole machine finds the
     attack too, in about 180 sequences instead of a few."""
-    add_mailbox = create_tenant = receive_mail = restore_email = set_retention = None
+    add_mailbox = create_tenant = log_action = receive_mail = restore_email = None
+    set_retention = None
 
 
 def test_on_000003s_schema_the_checks_find_the_tenant_lifting_its_own_hold(empty_db_url,
