@@ -281,6 +281,7 @@ class Tenant:
     hold: bool
     days: int
     exists: bool = True
+    created_days: int = 0  # the retention it was created with: not an audit row (D18)
 
 
 @dataclass(eq=False)
@@ -473,11 +474,11 @@ class Compliance(RuleBasedStateMachine):
     # --- tenants ---------------------------------------------------------------------------
 
     def _create_tenant(self, slot: str, hold: bool, days: int) -> Mailbox:
-        """The MSP registers a tenant with its admin and a first mailbox; its initial hold
-        and retention are recorded."""
+        """The MSP registers a tenant with its admin and a first mailbox; a hold it starts
+        with is recorded (its retention at creation is part of the creation, not a change)."""
         generation = sum(t.label.startswith(slot) for t in self.tenants.values()) + 1
         tenant = Tenant(f"{slot}{generation}", self._new_id(0xA if slot == "A" else 0xB),
-                        self._new_id(0x5), hold, days)
+                        self._new_id(0x5), hold, days, created_days=days)
         mailbox = Mailbox(f"{tenant.label}.mailbox1", self._new_id(0xC), tenant)
         self.tenants[tenant.label], self.slot[slot] = tenant, tenant
         self.boxes[mailbox.label] = mailbox
@@ -501,8 +502,6 @@ class Compliance(RuleBasedStateMachine):
         if hold:
             self._audit(tenant, "LEGAL_HOLD_PLACED", MSP, column="legal_hold", old=None,
                         new=True, context="msp")
-        self._audit(tenant, "RETENTION_POLICY_CHANGED", MSP, column="retention_policy_days",
-                    old=None, new=days, context="msp")
         return mailbox
 
     @initialize(hold_a=st.booleans(), days_a=RETENTION_DAYS, mail_a=MAIL,
@@ -864,6 +863,7 @@ class Compliance(RuleBasedStateMachine):
 
     def _every_change_recorded(self, after: Snapshot, _held_after) -> list[str]:
         problems = []
+        created = {t.id: t.created_days for t in self.tenants.values()}
         for tenant, (hold, days) in after.tenants.items():
             trail = {"legal_hold": [], "retention_policy_days": []}
             for _tenant, action, details, _user in after.trail(tenant):
@@ -873,7 +873,7 @@ class Compliance(RuleBasedStateMachine):
                                      first_olds=(None, False), start=False)
             problems += self._replay(tenant, "retention_policy_days",
                                      trail["retention_policy_days"], days,
-                                     first_olds=(None,), start=None)
+                                     first_olds=(created[tenant],), start=created[tenant])
         return problems
 
     def _replay(self, tenant: str, column: str, rows: list, value, first_olds: tuple,

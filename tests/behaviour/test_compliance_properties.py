@@ -1,9 +1,10 @@
 """Issue 16, item 5: the compliance rules hold whatever sequence the constrained parties play.
 
-The property (compliance_machine.py's state machine): tenant admins, the MSP, the application without
-a context and the retention job act on two tenants in any order; after every step held mail
-is still there, every change of hold or retention is in the audit trail, the chain verifies,
-no tenant context changed its own hold or retention, and everything is as the model says.
+The property (compliance_machine.py's state machine): tenant admins, the MSP, the
+application without a context and the retention job act on two tenants in any order; after
+every step held mail is still there, every change of hold or retention is in the audit
+trail, the chain verifies, no tenant context changed its own hold or retention, and
+everything is as the model says.
 
 How many sequences: the profile's ``max_examples`` (dev 20, ci 100, both ``STEPS`` steps at
 most), and in the ``thorough`` profile never fewer than ``THOROUGH_SEQUENCES``. The same
@@ -44,8 +45,8 @@ from .compliance_machine import (
 STEPS = 20
 #: Sequences the thorough profile plays at least (issue 16: 5,000).
 THOROUGH_SEQUENCES = 5_000
-#: Sequences per transaction of the test's (compliance_machine.World): thorough's 10,000 in one would
-#: leave their rolled-back rows for verify_audit_chain() to read, after every step.
+#: Sequences per transaction of the test's (compliance_machine.World): thorough's 10,000 in
+#: one would leave their rolled-back rows for verify_audit_chain() to read, after every step.
 RENEW_EVERY = 200
 #: Sequences with each action committed, at most: their rows stay in the test's database,
 #: and verify_audit_chain() reads all of them after every step.
