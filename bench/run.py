@@ -68,8 +68,6 @@ TUNING = {
     "autovacuum": "off",
 }
 DATABASE = admin.PREFIX + "bench"
-#: The version the archive is loaded at: the last before the audit chain (000004).
-LOAD_AT = 3
 #: The audit writers run with the chain and with its seal trigger off, in turn, just before
 #: this migration: the history seal (000006), which seals every row in no chain.
 INTERLEAVE_BEFORE = 6
@@ -104,7 +102,7 @@ class Run:
     latencies: dict[str, list[latency.Latency]] | None = None
     isolation_cost: isolation.Isolation | None = None
     app_ingested: app_ingest.AppIngest | None = None
-    load_at: int = LOAD_AT
+    load_at: int = data.LOAD_AT
     migrated: list[Migrated] | None = None
     vacuum_migrated_s: float = 0.0
     #: verify_audit_chain() over the whole trail: when, and what it found.
