@@ -129,9 +129,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="report to write (its generated section is replaced)")
     parser.add_argument("--plot", default=str(REPO_ROOT / "docs" / "benchmarks.png"),
                         help="plot image to write")
-    parser.add_argument("--load-at", type=int, default=LOAD_AT,
+    parser.add_argument("--load-at", type=int, default=data.LOAD_AT,
                         help="migration version the archive is loaded at; the later ones are "
-                             f"applied to it and timed (default {LOAD_AT}: before the audit "
+                             f"applied to it and timed (default {data.LOAD_AT}: before the audit "
                              "chain, so the loaded audit rows are history that 000006 seals)")
     parser.add_argument("--audit-seconds", type=float, default=None,
                         help="seconds of each audit-writer run (4 runs: with and without "
