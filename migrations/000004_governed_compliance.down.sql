@@ -27,6 +27,10 @@ DROP FUNCTION audit_log_entry(UUID, UUID, UUID, TEXT, INET, JSONB, TIMESTAMPTZ);
 DROP TABLE audit_log_seals;
 DROP TABLE audit_log_chain_heads;
 
+DROP TRIGGER attachments_legal_hold_move_trigger ON attachments;
+DROP TRIGGER emails_legal_hold_move_trigger ON emails;
+DROP FUNCTION keep_held_mail_in_its_tenant();
+
 DROP TRIGGER tenants_governance_audit_insert_trigger ON tenants;
 DROP TRIGGER tenants_governance_audit_trigger ON tenants;
 DROP FUNCTION audit_hold_and_retention();

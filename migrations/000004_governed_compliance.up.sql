@@ -177,6 +177,57 @@ FOR EACH ROW
 WHEN (new.legal_hold)
 EXECUTE FUNCTION audit_hold_and_retention();
 
+-- Held mail stays in its tenant. 000002's hold guards deletes and soft
+-- deletes; the composite keys let an e-mail (attachment) change mailbox_id
+-- (email_id) and tenant_id together, which the MSP context may do, so held
+-- mail could leave its tenant and be deleted in another one while the hold
+-- stands (found by tests/behaviour/test_compliance_properties.py). IA001,
+-- like every other way of losing held mail. SECURITY DEFINER, as
+-- enforce_legal_hold(): the held tenant is read whatever the caller sees.
+CREATE FUNCTION keep_held_mail_in_its_tenant()
+RETURNS TRIGGER
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+DECLARE
+    held_tenant_name TEXT;
+BEGIN
+    SELECT tenants.name INTO held_tenant_name
+    FROM tenants
+    WHERE tenants.id = OLD.tenant_id AND tenants.legal_hold;
+    IF FOUND THEN
+        RAISE EXCEPTION 'Tenant "%" (%) is under legal hold: its % cannot leave it',
+            held_tenant_name, OLD.tenant_id, TG_TABLE_NAME
+        USING
+            ERRCODE = 'IA001',
+            DETAIL = format('UPDATE on table %I, row %s, to tenant %s, was rejected by '
+                'trigger %I.', TG_TABLE_NAME, OLD.id, NEW.tenant_id, TG_NAME),
+            HINT = 'The MSP lifts the hold first (set_msp_wide(), then UPDATE tenants SET '
+                'legal_hold = false).';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+COMMENT ON FUNCTION keep_held_mail_in_its_tenant() IS
+'BEFORE UPDATE row trigger on emails and attachments: a row of a tenant under legal hold '
+'moved to another tenant raises IA001 (D18, D21).';
+
+REVOKE EXECUTE ON FUNCTION keep_held_mail_in_its_tenant() FROM public;
+
+CREATE TRIGGER emails_legal_hold_move_trigger
+BEFORE UPDATE ON emails
+FOR EACH ROW
+WHEN (old.tenant_id IS DISTINCT FROM new.tenant_id)
+EXECUTE FUNCTION keep_held_mail_in_its_tenant();
+
+CREATE TRIGGER attachments_legal_hold_move_trigger
+BEFORE UPDATE ON attachments
+FOR EACH ROW
+WHEN (old.tenant_id IS DISTINCT FROM new.tenant_id)
+EXECUTE FUNCTION keep_held_mail_in_its_tenant();
+
 -- ---------------------------------------------------------------------------
 -- The audit trail's clock (D19, F12) and hash chain (D20)
 -- ---------------------------------------------------------------------------

@@ -953,10 +953,9 @@ class Compliance(RuleBasedStateMachine):
 
 class WithMoves(Compliance):
     """The machine with one more action: an e-mail moved to another mailbox, of its own
-    tenant or (the MSP's context can) of the other one. Not among Compliance's rules: the
-    schema lets the MSP move held mail of a tenant on hold into another tenant and delete it
-    there, the hold never lifted and nothing recorded (test_compliance_properties.py, the
-    known gap)."""
+    tenant or (the MSP's context can) of the other one. The MSP moving held mail of a tenant
+    on hold into another tenant, to delete it there, is what this machine found before 000004
+    refused it (IA001; test_compliance_properties.py replays it)."""
 
     @precondition(lambda self: self._present_mail())
     @rule(by=PARTIES, email=PICK, mailbox=PICK)
@@ -969,6 +968,8 @@ class WithMoves(Compliance):
             want = "0 rows"
         elif by in ADMINS and box.tenant is not mail.tenant:
             want = "42501"  # the moved row is another tenant's: the policy's WITH CHECK
+        elif box.tenant is not mail.tenant and mail.tenant.hold:
+            want = "IA001"  # held mail stays in its tenant (000004)
         elif box.tenant is not mail.tenant and mail.attachments:
             want = "23503"  # its attachments keep (email_id, tenant_id)
         else:

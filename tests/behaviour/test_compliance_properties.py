@@ -173,17 +173,12 @@ def test_each_check_finds_its_rule_broken(db, check):
 
 # --- what the properties found ----------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=CheckFailed, reason=(
-    "schema gap, reported with issue 16: the MSP context moves held mail into another tenant, "
-    "where it can be removed while its tenant stays on hold, unrecorded"))
 def test_held_mail_moved_out_of_its_tenant_stays(db):
-    """What the machine with moves (compliance_machine.WithMoves) found, replayed: the hold guards
-    DELETE and soft deletes only, so in the MSP context an e-mail of tenant B, on hold, moves
-    into A's mailbox (mailbox_id and tenant_id together, which the composite key accepts), and
-    A's admin deletes that mailbox; B is still on hold and no audit row tells. Not fixed here:
-    the migrations are not this change's to edit. Once the schema refuses the move or the
-    removal, this passes (strict: reported as a failure): then drop the mark and make
-    move_email one of Compliance's rules."""
+    """What the machine with moves (compliance_machine.WithMoves) found, replayed: 000002's
+    hold guarded DELETE and soft deletes only, so in the MSP context an e-mail of tenant B, on
+    hold, moved into A's mailbox (mailbox_id and tenant_id together, which the composite key
+    accepts), and A's admin deleted that mailbox; B still on hold, no audit row telling.
+    000004 refuses the move (IA001, keep_held_mail_in_its_tenant())."""
     state = machine(db, checks=("held mail stays",), kind=WithMoves)()
     try:
         state.open_archive(hold_a=False, days_a=30, mail_a=[(30, 2)],

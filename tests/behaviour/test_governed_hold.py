@@ -136,3 +136,32 @@ def test_audit_time_is_the_servers_whatever_the_insert_says(db, as_app, named):
     after = db.execute("SELECT clock_timestamp()").fetchone()[0]
     assert before <= stored <= after, f"want the server's time ({before}..{after}), have {stored}"
     assert stored > datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+# --- held mail stays in its tenant ------------------------------------------------------------
+
+MOVES = {
+    "emails": "UPDATE emails SET mailbox_id = %(mailbox)s, tenant_id = %(tenant)s "
+              "WHERE id = %(email)s",
+    "attachments": "UPDATE attachments SET email_id = %(email)s, tenant_id = %(tenant)s "
+                   "WHERE id = %(attachment)s",
+}
+
+
+@pytest.mark.parametrize("moved", MOVES)
+def test_held_mail_cannot_leave_its_tenant(db, moved):
+    """The composite keys accept mailbox_id (email_id) and tenant_id changed together, which
+    the MSP context may do: a held tenant's mail moved out would escape its hold. The hold
+    answers first (a BEFORE trigger), before the e-mail's attachments' key would."""
+    held = rows.tenant(db, legal_hold=True)["id"]
+    email = rows.email(db, mailbox_id=rows.mailbox(db, tenant_id=held)["id"])["id"]
+    attachment = rows.attachment(db, email_id=email)["id"]
+    other = rows.tenant(db)["id"]
+    target = {"tenant": other, "mailbox": rows.mailbox(db, tenant_id=other)["id"],
+              "attachment": attachment}
+    target["email"] = email if moved == "emails" else \
+        rows.email(db, mailbox_id=target["mailbox"])["id"]
+    with session(db, msp_wide=True):
+        error = attempt(db, MOVES[moved], target)
+    assert error is not None and error.sqlstate == "IA001", describe(error)
+    assert "cannot leave it" in error.diag.message_primary
