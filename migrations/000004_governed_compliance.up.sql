@@ -319,6 +319,11 @@ COMMENT ON FUNCTION audit_chain_link(previous BYTEA, entry TEXT) IS
 -- chain for the seal at COMMIT (below). Named audit_logs_stamp_...: BEFORE
 -- triggers fire in name order, so the tenant is filled (audit_log_tenant_id_
 -- fill_trigger) before the chain is read from it.
+-- The actions that record a change of hold or retention (D18) and the sealed
+-- history's summary are the schema's own: only its triggers (this trigger
+-- then runs at depth 2 or more) and the owner write them, else IA003. The
+-- application could otherwise write LEGAL_HOLD_LIFTED into a held tenant's
+-- trail (found by tests/behaviour/test_compliance_properties.py).
 CREATE FUNCTION stamp_audit_log()
 RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -330,6 +335,16 @@ DECLARE
     this_transaction TEXT := extract(EPOCH FROM transaction_timestamp())::TEXT;
     chain TEXT := coalesce(NEW.tenant_id, '00000000-0000-0000-0000-000000000000')::TEXT;
 BEGIN
+    IF NEW.action IN ('LEGAL_HOLD_PLACED', 'LEGAL_HOLD_LIFTED', 'RETENTION_POLICY_CHANGED',
+            'AUDIT_HISTORY_SEALED')
+        AND pg_trigger_depth() < 2
+        AND NOT pg_has_role(current_user,
+            (SELECT pg_class.relowner FROM pg_class WHERE pg_class.oid = TG_RELID), 'MEMBER') THEN
+        RAISE EXCEPTION 'audit action % is written by the schema only', NEW.action
+        USING ERRCODE = 'IA003',
+            HINT = 'Change the hold or retention itself (the MSP context); the schema '
+                'records it.';
+    END IF;
     NEW."timestamp" := clock_timestamp();
     IF split_part(coalesce(noted, ''), ' ', 1) IS DISTINCT FROM this_transaction THEN
         noted := this_transaction;
@@ -343,7 +358,9 @@ $$;
 
 COMMENT ON FUNCTION stamp_audit_log() IS
 'BEFORE INSERT row trigger on audit_logs: "timestamp" becomes clock_timestamp() '
-'whatever the INSERT says (D19); notes the row''s chain for the seal at COMMIT.';
+'whatever the INSERT says (D19); the schema''s own actions (LEGAL_HOLD_*, '
+'RETENTION_POLICY_CHANGED, AUDIT_HISTORY_SEALED) from elsewhere raise IA003; notes the '
+'row''s chain for the seal at COMMIT.';
 
 REVOKE EXECUTE ON FUNCTION stamp_audit_log() FROM public;
 

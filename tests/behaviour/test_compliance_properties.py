@@ -15,9 +15,9 @@ Then the proof that each check can fail: on 000003's schema (no governance, no t
 changes) and on today's with one trigger disabled, the machine finds a counterexample (on
 000003's, with only the rules F11's attack is made of, which it finds in a few sequences).
 
-Last, what the machine found wrong in the schema, replayed and marked xfail (strict) until
-the schema is fixed: held mail moved out of its tenant by the MSP can be removed, and a
-tenant's own context can write a record of its hold lifted.
+Last, what the machine found wrong in the first version of 000004, replayed: held mail
+moved out of its tenant by the MSP could be removed, and a tenant's own context could write
+a record of its hold lifted. 000004 now refuses both (IA001, IA003).
 """
 
 import re
@@ -193,18 +193,14 @@ def test_held_mail_moved_out_of_its_tenant_stays(db):
         state.teardown()
 
 
-@pytest.mark.xfail(strict=True, raises=CheckFailed, reason=(
-    "schema gap, reported with issue 16: a tenant context writes LEGAL_HOLD_LIFTED rows "
-    "of its own, sealed like the schema's"))
 def test_a_tenant_cannot_record_its_own_hold_lifted(db):
     """What the machine with the application writing hold records (compliance_machine.
-    WithForgedRecords) finds in its fourth sequence: the application's role may INSERT into
-    audit_logs any action with any details, so tenant A, on hold, writes LEGAL_HOLD_LIFTED
-    (old true, new false, context "msp") into its own trail; it is sealed
-    (verify_audit_chain() finds no break) and reads like the schema's own record
-    (current_user is ironarchive_app in both), while A is still on hold. Not fixed here. Once
-    the schema keeps those actions to itself, this passes (strict: reported as a failure):
-    then drop the mark."""
+    WithForgedRecords) found in its fourth sequence: the application's role could INSERT into
+    audit_logs any action with any details, so tenant A, on hold, wrote LEGAL_HOLD_LIFTED
+    (old true, new false, context "msp") into its own trail; it was sealed
+    (verify_audit_chain() found no break) and read like the schema's own record
+    (current_user is ironarchive_app in both), while A was still on hold. 000004 keeps those
+    actions to the schema (IA003)."""
     state = machine(db, checks=("every change recorded",), kind=WithForgedRecords)()
     try:
         state.open_archive(hold_a=True, days_a=30, mail_a=[(30, 0)],

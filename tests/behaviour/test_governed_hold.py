@@ -165,3 +165,30 @@ def test_held_mail_cannot_leave_its_tenant(db, moved):
         error = attempt(db, MOVES[moved], target)
     assert error is not None and error.sqlstate == "IA001", describe(error)
     assert "cannot leave it" in error.diag.message_primary
+
+
+# --- the schema's own records -----------------------------------------------------------------
+
+RESERVED = ["LEGAL_HOLD_PLACED", "LEGAL_HOLD_LIFTED", "RETENTION_POLICY_CHANGED",
+            "AUDIT_HISTORY_SEALED"]
+
+
+@pytest.mark.parametrize("action", RESERVED)
+@pytest.mark.parametrize("msp_wide", [False, True], ids=["tenant context", "MSP context"])
+def test_the_application_cannot_write_the_schemas_records(db, action, msp_wide):
+    """A held tenant writing LEGAL_HOLD_LIFTED into its own trail would read like the
+    schema's record of the MSP lifting it."""
+    tenant = rows.tenant(db, legal_hold=True)["id"]
+    with session(db, None if msp_wide else tenant, msp_wide=msp_wide):
+        error = attempt(db, "INSERT INTO audit_logs (tenant_id, action, details) "
+                            "VALUES (%s, %s, '{\"old\": true, \"new\": false}')",
+                        (tenant, action))
+    assert error is not None and error.sqlstate == "IA003", f"{action}: {describe(error)}"
+    assert f"audit action {action} is written by the schema only" in error.diag.message_primary
+
+
+def test_other_actions_stay_the_applications(db):
+    tenant = rows.tenant(db)["id"]
+    with session(db, tenant):
+        assert attempt(db, "INSERT INTO audit_logs (action) VALUES ('LEGAL_HOLD_VIEWED')") \
+            is None
