@@ -191,7 +191,7 @@ SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $$
 DECLARE
-    held_tenant_name TEXT;
+    held_tenant_name tenants.name%TYPE;
 BEGIN
     SELECT tenants.name INTO held_tenant_name
     FROM tenants
