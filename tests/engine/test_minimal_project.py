@@ -13,9 +13,12 @@ from commands import environment
 from ironarchive_schema.lint import plpgsql_check
 from ironarchive_schema.migrate.background import add_migration
 from ironarchive_schema.paths import REPO_ROOT
-from ironarchive_schema.plugin.builtins.plpgsql_check import unavailable
+from ironarchive_schema.plugin.builtins.plpgsql_check import (
+    installable,
+    is_debian_build,
+    unavailable,
+)
 from ironarchive_schema.postgres import admin
-from ironarchive_schema.postgres.install import PLPGSQL_CHECK_MAJOR
 
 EXAMPLE = REPO_ROOT / "examples" / "minimal"
 #: What its ini switches on.
@@ -205,11 +208,11 @@ $$;
 @pytest.fixture
 def plpgsql_project(project, admin_url):
     """The example with :data:`BROKEN_PLPGSQL` added, on a server that has plpgsql_check (or
-    on PostgreSQL 15, where its absence must fail the check)."""
+    on Debian's PostgreSQL 15, where its absence must fail the check)."""
     with admin.connect(admin_url, autocommit=True) as conn:
-        major = conn.info.server_version // 10000
-        if not plpgsql_check.available(conn) and major != PLPGSQL_CHECK_MAJOR:
-            pytest.skip(unavailable(major))
+        major, debian = conn.info.server_version // 10000, is_debian_build(conn)
+        if not plpgsql_check.available(conn) and not installable(major, debian):
+            pytest.skip(unavailable(major, debian))
     add_migration(project / "migrations", "note_functions", up=BROKEN_PLPGSQL,
                   down="DROP FUNCTION forgotten_trigger();\nDROP TRIGGER notes_touch_trigger ON "
                        "notes;\nDROP FUNCTION touch_note();\nDROP FUNCTION "
