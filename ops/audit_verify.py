@@ -22,6 +22,7 @@ from ironarchive_schema import settings
 from ironarchive_schema.cli.main import resolve_target
 from ironarchive_schema.errors import ToolchainError
 from ironarchive_schema.postgres import admin
+from ironarchive_schema.rehearsal.locks import first_line
 
 #: Breaks listed in full; the rest are counted (the first of each chain is always shown).
 SHOWN = 20
@@ -112,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"error: cannot verify: {first}", file=sys.stderr)
+        print(f"error: cannot verify: {first_line(exc)}", file=sys.stderr)
         return 2
     if breaks:
         print("\n".join(report(breaks)), file=sys.stderr)
