@@ -18,8 +18,8 @@ row. After every step, in this order, each failure naming the tenant or row with
   own is refused with IA002 (D18);
 - ``held mail stays``: no e-mail or attachment of a tenant under legal hold (before or after
   the step, in the database or by the MSP's decisions as the model keeps them), or that was
-  in such a tenant, is gone or newly soft-deleted; mail may go once the MSP lifted the hold
-  (IA001, D21);
+  in such a tenant, is gone, newly soft-deleted or rewritten (000007); mail may go once the
+  MSP lifted the hold (IA001, D21);
 - ``every change recorded``: each tenant's LEGAL_HOLD_* and RETENTION_POLICY_CHANGED rows,
   in chain order, link old to new without a gap and replay to its legal_hold and
   retention_policy_days (D18): no change unrecorded, and no record of a change not made;
@@ -113,6 +113,7 @@ class Features:
     purge: bool
     chain: bool
     acting_user: bool
+    preserved: bool  # 000007: held mail is not rewritten
 
     @property
     def reserved(self) -> bool:
@@ -124,7 +125,8 @@ class Features:
         found = db.execute(
             "SELECT to_regprocedure('purge_expired_emails(uuid, integer)') IS NOT NULL, "
             "to_regclass('audit_log_seals') IS NOT NULL, "
-            "to_regprocedure('set_acting_user(uuid)') IS NOT NULL").fetchone()
+            "to_regprocedure('set_acting_user(uuid)') IS NOT NULL, "
+            "to_regprocedure('preserve_held_mail()') IS NOT NULL").fetchone()
         return cls(*found)
 
 
@@ -231,7 +233,8 @@ SELECT
     (SELECT coalesce(jsonb_agg(id), '[]') FROM users WHERE tenant_id = ANY(%(tenants)s::uuid[])),
     (SELECT coalesce(jsonb_agg(id), '[]') FROM mailboxes
      WHERE tenant_id = ANY(%(tenants)s::uuid[])),
-    (SELECT coalesce(jsonb_object_agg(id, jsonb_build_array(tenant_id, deleted_at IS NOT NULL)),
+    (SELECT coalesce(jsonb_object_agg(id, jsonb_build_array(tenant_id, deleted_at IS NOT NULL,
+                                                            file_path)),
                      '{{}}') FROM emails WHERE tenant_id = ANY(%(tenants)s::uuid[])),
     (SELECT coalesce(jsonb_object_agg(id, jsonb_build_array(tenant_id, email_id)), '{{}}')
      FROM attachments WHERE tenant_id = ANY(%(tenants)s::uuid[])),
@@ -257,7 +260,7 @@ class Snapshot:
     tenants: dict = field(default_factory=dict)      # id -> [legal_hold, retention days]
     users: frozenset = frozenset()
     mailboxes: frozenset = frozenset()
-    emails: dict = field(default_factory=dict)       # id -> [tenant id, soft-deleted]
+    emails: dict = field(default_factory=dict)       # id -> [tenant id, soft-deleted, file]
     attachments: dict = field(default_factory=dict)  # id -> [tenant id, e-mail id]
     audit: tuple = ()                                # (tenant id, action, details, user id)
     breaks: tuple = ()                               # verify_audit_chain()'s rows
@@ -307,6 +310,7 @@ class Email:
     mailbox: Mailbox
     age: int     # days
     serial: int  # seconds older still: no two e-mails are sent at the same instant
+    file_path: str  # what the row says: rewriting it is losing the mail as archived
     attachments: list = field(default_factory=list)  # ids
     soft_deleted: bool = False
     exists: bool = True
@@ -653,15 +657,16 @@ class Compliance(RuleBasedStateMachine):
         received, statements = [], []
         for age, attachments in mail:
             serial = self.counter + 1
-            email = Email(f"{box.tenant.label}.mail{serial}", self._new_id(0xE), box.tenant,
-                          box, age, serial)
+            label = f"{box.tenant.label}.mail{serial}"
+            email = Email(label, self._new_id(0xE), box.tenant, box, age, serial,
+                          f"/data/{label}")
             received.append(email)
             statements.append((
                 "INSERT INTO emails (id, mailbox_id, message_id, sender, recipients, sent_at, "
                 "size_bytes, file_path) VALUES (%s, %s, %s, 'sender@example.test', "
                 "ARRAY['recipient@example.test'], "
                 "now() - make_interval(days => %s, secs => %s), 1, %s)",
-                (email.id, box.id, f"AAMk-{email.label}", age, serial, f"/data/{email.label}")))
+                (email.id, box.id, f"AAMk-{email.label}", age, serial, email.file_path)))
             for number in range(1, attachments + 1):
                 attachment = self._new_id(0xF)
                 email.attachments.append(attachment)
@@ -719,6 +724,22 @@ class Compliance(RuleBasedStateMachine):
         answer = self._act(by, [("UPDATE emails SET deleted_at = NULL WHERE id = %s",
                                  (mail.id,))])
         self._record(by, f"restores {mail.label}", want, answer)
+
+    @precondition(lambda self: self._present_mail())
+    @rule(by=PARTIES, email=PICK)
+    def rewrite_email(self, by, email):
+        """What the row says replaced: the stored file pointed elsewhere."""
+        by, mail = self._pick_mail(by, email)
+        rewritten = f"{mail.file_path}.rewritten"
+        if not self._sees(by, mail.tenant):
+            want = "0 rows"
+        elif mail.tenant.hold and self.features.preserved:
+            want = "IA001"
+        else:
+            want, mail.file_path = "1 row", rewritten
+        answer = self._act(by, [("UPDATE emails SET file_path = %s WHERE id = %s",
+                                 (rewritten, mail.id))])
+        self._record(by, f"rewrites {mail.label}", want, answer)
 
     @precondition(lambda self: self._present_mail())
     @rule(by=PARTIES, email=PICK)
@@ -846,7 +867,7 @@ class Compliance(RuleBasedStateMachine):
             tenant for tenant, (hold, _days) in [*self.before.tenants.items(),
                                                  *after.tenants.items()] if hold}
         problems = []
-        for email, (tenant, soft_deleted) in self.before.emails.items():
+        for email, (tenant, soft_deleted, file_path) in self.before.emails.items():
             holders = ({tenant} | self.custody.get(email, set())) & held
             if not holders:
                 continue
@@ -857,6 +878,9 @@ class Compliance(RuleBasedStateMachine):
             elif not soft_deleted and after.emails[email][1]:
                 problems.append(f"e-mail {self._name(email)} {where}: want it kept, have it "
                                 f"soft-deleted")
+            elif after.emails[email][2] != file_path:
+                problems.append(f"e-mail {self._name(email)} {where}: want it as archived "
+                                f"({file_path}), have it rewritten ({after.emails[email][2]})")
         for attachment, (tenant, _email) in self.before.attachments.items():
             holders = ({tenant} | self.custody.get(attachment, set())) & held
             if holders and attachment not in after.attachments:
@@ -921,13 +945,14 @@ class Compliance(RuleBasedStateMachine):
             "tenants": {t.id: [t.hold, t.days] for t in existing},
             "users": {t.admin for t in existing},
             "mailboxes": {m.id for m in self.boxes.values() if m.exists},
-            "e-mails (soft-deleted)": {m.id: m.soft_deleted for m in mail},
+            "e-mails (soft-deleted, file)": {m.id: [m.soft_deleted, m.file_path] for m in mail},
             "attachments": {a for m in mail for a in m.attachments},
         }
         have = {
             "tenants": after.tenants, "users": set(after.users),
             "mailboxes": set(after.mailboxes),
-            "e-mails (soft-deleted)": {e: soft for e, (_t, soft) in after.emails.items()},
+            "e-mails (soft-deleted, file)": {e: [soft, path]
+                                             for e, (_t, soft, path) in after.emails.items()},
             "attachments": set(after.attachments),
         }
         for table, rows in want.items():

@@ -26,6 +26,9 @@ CATALOG_PARAMETERS = {
     "not_null_column": lambda s: [(key, key) for key, c in s["columns"].items()
                                   if not c["nullable"]
                                   and s["relations"][c["table"]]["kind"] == "r"],
+    # every column of the tables that hold archived mail, as "table.column"
+    "mail_column": lambda s: [(key, key) for key, c in s["columns"].items()
+                              if c["table"] in ("emails", "attachments")],
     # every base table
     "table": lambda s: [(t, t) for t in pg_catalog.tables(s)],
 }

@@ -135,7 +135,7 @@ class HoldsAndRemovals(Compliance):
     every way of removing mail (a rule set to None is no rule). The whole machine finds the
     attack too, in about 180 sequences instead of a few."""
     add_mailbox = create_tenant = log_action = receive_mail = restore_email = None
-    set_retention = None
+    rewrite_email = set_retention = None
 
 
 def test_on_000003s_schema_the_checks_find_the_tenant_lifting_its_own_hold(empty_db_url,
@@ -169,6 +169,14 @@ def test_each_check_finds_its_rule_broken(db, check):
     db.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")  # undone with the test
     found = counterexample(db, check)
     assert found.startswith(check) and symptom in found, found
+
+
+def test_held_mail_stays_finds_held_mail_rewritten(db):
+    """Without 000007's trigger, held mail could be rewritten in place: the row stays, what
+    it says does not."""
+    db.execute("ALTER TABLE emails DISABLE TRIGGER emails_legal_hold_rewrite_trigger")
+    found = counterexample(db, "held mail stays")
+    assert found.startswith("held mail stays") and "have it rewritten" in found, found
 
 
 # --- what the properties found ----------------------------------------------------------------

@@ -65,14 +65,25 @@ def test_not_null_is_dropped_everywhere_but_on_primary_key_columns_and_views():
     assert [m.target for m in operators.drop_not_null(facts)] == ["t.n"]
 
 
-def test_no_near_type_for_a_column_a_policy_uses_or_a_type_without_a_neighbour():
+def test_no_near_type_for_a_column_a_policy_or_trigger_uses_or_a_type_without_a_neighbour():
+    """PostgreSQL refuses to change the type of a column a policy uses, or a trigger in its
+    WHEN condition or its UPDATE OF list."""
     facts = snap(relations=TABLE,
                  columns={"t.tenant_id": column("t"), "t.n": column("t"),
                           "t.at": column("t", "timestamp with time zone"),
                           "t.name": column("t", "character varying(64)"),
-                          "t.id": column("t", "uuid")},
+                          "t.id": column("t", "uuid"), "t.size": column("t"),
+                          "t.days": column("t")},
                  policies={"t.p": {"table": "t", "using_expr": "tenant_id = f()",
-                                   "check_expr": None}})
+                                   "check_expr": None}},
+                 triggers={
+                     "t.of_size": {"table": "t", "columns": ["size"],
+                                   "definition": "CREATE TRIGGER of_size BEFORE UPDATE OF "
+                                                 "size ON t FOR EACH ROW EXECUTE FUNCTION f()"},
+                     "t.on_days": {"table": "t", "columns": [],
+                                   "definition": "CREATE TRIGGER on_days AFTER UPDATE ON t "
+                                                 "FOR EACH ROW WHEN (old.days IS DISTINCT "
+                                                 "FROM new.days) EXECUTE FUNCTION f()"}})
     assert [m.id for m in operators.near_type(facts)] == [
         "near_type:t.n=bigint", "near_type:t.at=timestamp without time zone",
         "near_type:t.name=text"]

@@ -32,10 +32,14 @@ UNSAFE = {
         one("index_emails_subject", "CREATE INDEX idx_emails_subject ON emails (subject);\n",
             "DROP INDEX idx_emails_subject;\n"),
         "CREATE INDEX IDX_EMAILS_SUBJECT", "ShareLock", "public.emails"),
+    # Rounding indexed_at to the second rewrites every row. (Not size_bytes to bigint, the
+    # classic: 000007's trigger fires on UPDATE OF it, and PostgreSQL refuses to change the
+    # type of a column a trigger names until the trigger is dropped.)
     "a type change that rewrites": Example(
-        one("widen_size_bytes", "ALTER TABLE emails ALTER COLUMN size_bytes TYPE bigint;\n",
-            "ALTER TABLE emails ALTER COLUMN size_bytes TYPE integer;\n"),
-        "ALTER TABLE EMAILS ALTER COLUMN SIZE_BYTES", "AccessExclusiveLock", "public.emails"),
+        one("round_indexed_at",
+            "ALTER TABLE emails ALTER COLUMN indexed_at TYPE timestamp (0) with time zone;\n",
+            "ALTER TABLE emails ALTER COLUMN indexed_at TYPE timestamp with time zone;\n"),
+        "ALTER TABLE EMAILS ALTER COLUMN INDEXED_AT", "AccessExclusiveLock", "public.emails"),
     "a column with a volatile default": Example(
         one("emails_export_token",
             "ALTER TABLE emails ADD COLUMN export_token uuid DEFAULT gen_random_uuid();\n",

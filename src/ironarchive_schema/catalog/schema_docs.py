@@ -112,6 +112,17 @@ def _constraint(timing: str | None) -> str:
     return f"CONSTRAINT ({timing}) " if timing else ""
 
 
+def _events(trigger: dict) -> str:
+    columns = f" OF {', '.join(trigger['columns'])}" if trigger["columns"] else ""
+    return " OR ".join(event + (columns if event == "UPDATE" else "")
+                       for event in trigger["events"])
+
+
+def _call(trigger: dict) -> str:
+    arguments = ", ".join(f"'{argument}'" for argument in trigger["arguments"])
+    return f"{trigger['function'].removesuffix('()')}({arguments})"
+
+
 def _when(condition: str | None) -> str:
     return f" WHEN ({condition})" if condition else ""
 
@@ -143,8 +154,7 @@ def _table(name: str, table: dict) -> list[str]:
         facts.append(f"- Index `{index_name}`:{method} ({', '.join(index['keys'])})"
                      f"{include}{where}")
     facts += [f"- Trigger `{trigger_name}`: {_constraint(t['constraint'])}{t['timing']} "
-              f"{' OR '.join(t['events'])} FOR EACH {t['level']}{_when(t['when'])} → "
-              f"`{t['function']}`"
+              f"{_events(t)} FOR EACH {t['level']}{_when(t['when'])} → `{_call(t)}`"
               for trigger_name, t in table["triggers"].items()]
     if table["row_security"]:
         facts.append("- Row-level security enabled")

@@ -31,8 +31,9 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
         if trigger["table"] in tables:
             tables[trigger["table"]]["triggers"][pg_catalog.member(key, trigger)] = {
                 "timing": trigger["timing"], "events": trigger["events"],
-                "level": trigger["level"],
+                "columns": trigger["columns"], "level": trigger["level"],
                 "function": f"{qualify(trigger['function_schema'], trigger['function'])}()",
+                "arguments": trigger["arguments"],
                 "when": _trigger_when(trigger["definition"]),
                 "constraint": trigger["constraint_timing"]}
     for key, policy in snapshot["policies"].items():

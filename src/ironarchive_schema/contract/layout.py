@@ -75,8 +75,11 @@ INDEX = Record({
 TRIGGER = Record({
     "timing": Field(TEXT, choices=("BEFORE", "AFTER", "INSTEAD OF")),
     "events": Field(TEXTS),
+    # UPDATE OF's columns: the trigger fires only for an UPDATE naming one of them.
+    "columns": Field(TEXTS, []),
     "level": Field(TEXT, choices=("ROW", "STATEMENT")),
     "function": Field(TEXT),
+    "arguments": Field(TEXTS, []),
     "when": Field(MAYBE_TEXT, None),
     # A CONSTRAINT trigger's timing; a plain trigger has none.
     "constraint": Field(MAYBE_TEXT, None, choices=(

@@ -178,21 +178,26 @@ def _near_type(type_: str) -> str | None:
     return NEAR_TYPES.get(type_)
 
 
-def _policy_words(snap: dict) -> dict[str, set[str]]:
-    """Per table, the words of its policies' expressions: PostgreSQL refuses to change the
-    type of a column a policy uses, so those columns get no near_type mutant."""
+def _fixed_type_words(snap: dict) -> dict[str, set[str]]:
+    """Per table, the words of its policies' expressions and its triggers' WHEN conditions,
+    and its triggers' UPDATE OF columns: PostgreSQL refuses to change the type of a column a
+    policy or a trigger uses, so those columns get no near_type mutant."""
     words: dict[str, set[str]] = {}
     for pol in snap["policies"].values():
         text = f"{pol['using_expr'] or ''} {pol['check_expr'] or ''}"
         words.setdefault(pol["table"], set()).update(re.findall(r"\w+", text))
+    for trigger in snap["triggers"].values():
+        when = re.search(r" WHEN \((.*)\) EXECUTE ", trigger["definition"], re.S)
+        words.setdefault(trigger["table"], set()).update(
+            trigger["columns"], re.findall(r"\w+", when.group(1) if when else ""))
     return words
 
 
 def near_type(snap: dict) -> Iterator[Mutant]:
-    in_policy = _policy_words(snap)
+    fixed = _fixed_type_words(snap)
     for table, name, col in _columns(snap):
         wanted = _near_type(col["type"])
-        if wanted is None or col["generated"] or name in in_policy.get(table, ()):
+        if wanted is None or col["generated"] or name in fixed.get(table, ()):
             continue
         yield Mutant(f"near_type:{table}.{name}={wanted}", "near_type", f"{table}.{name}",
                      _alter(table, f"ALTER COLUMN {quote(name)} TYPE {wanted}"))

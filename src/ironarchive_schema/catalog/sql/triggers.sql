@@ -14,9 +14,22 @@ SELECT
         CASE WHEN (t.tgtype & 8) <> 0 THEN 'DELETE' END,
         CASE WHEN (t.tgtype & 32) <> 0 THEN 'TRUNCATE' END
     ], NULL) AS events,
+    -- UPDATE OF's columns, in the order written.
+    ARRAY(
+        SELECT a.attname::TEXT
+        FROM UNNEST(t.tgattr::INT2 []) WITH ORDINALITY AS k (attnum, position)
+        INNER JOIN pg_catalog.pg_attribute AS a
+            ON t.tgrelid = a.attrelid AND k.attnum = a.attnum
+        ORDER BY k.position
+    ) AS columns,
     CASE WHEN (t.tgtype & 1) <> 0 THEN 'ROW' ELSE 'STATEMENT' END AS level,
     pn.nspname AS function_schema,
     p.proname AS function,
+    -- The function's arguments: tgargs holds each one NUL-terminated.
+    CASE
+        WHEN t.tgnargs = 0 THEN '{}'::TEXT []
+        ELSE STRING_TO_ARRAY(LEFT(ENCODE(t.tgargs, 'escape'), -4), '\000')
+    END AS arguments,
     t.tgenabled AS enabled,
     CASE
         WHEN t.tgconstraint = 0 THEN NULL
