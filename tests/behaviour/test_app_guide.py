@@ -57,6 +57,7 @@ def test_the_python_examples_do_what_the_guide_says(archive):
     assert len(namespace["listed"]) == ARCHIVED and namespace["not_ours"] == []
     assert namespace["first"] == namespace["again"], "one mailbox whatever the case"
     assert (namespace["stored"], namespace["stored_again"]) == (1000, 0)
+    assert namespace["deleted"] == 1
 
 
 def test_every_go_block_of_the_guide_is_in_the_pgx_example():
