@@ -57,6 +57,30 @@ def test_its_xdist_workers_get_the_settings_without_the_environment(project, adm
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+#: A profile registered in the project's conftest, as tests/conftest.py registers its own.
+PROFILE_CONFTEST = """from hypothesis import settings
+
+settings.register_profile("tiny", max_examples=3)
+"""
+PROFILE_TEST = """from hypothesis import settings
+
+
+def test_the_profile_the_settings_name_is_loaded():
+    assert settings.default.max_examples == 3
+"""
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_the_hypothesis_profile_from_the_environment_reaches_every_process(project, admin_url,
+                                                                            workers):
+    (project / "tests").mkdir()
+    (project / "tests" / "conftest.py").write_text(PROFILE_CONFTEST)
+    (project / "tests" / "test_profile.py").write_text(PROFILE_TEST)
+    result = pytest_in(project, admin_url, "-q", "-n", workers, "-p", "no:cacheprovider",
+                       "tests/test_profile.py", HYPOTHESIS_PROFILE="tiny")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_a_broken_migration_fails_with_one_line_naming_it_and_titled_blocks(project, admin_url):
     up = project / "migrations" / "000002_add_note_tag.up.sql"
     up.write_text(up.read_text().replace("ADD COLUMN tag TEXT", "ADD COLUMN tag TEXTT"))

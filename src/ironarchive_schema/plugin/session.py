@@ -37,8 +37,9 @@ def pytest_configure(config):
         handed = config.workerinput[WORKER_INPUT]
         config.stash[SETTINGS_KEY] = settings.Settings.from_plain(handed["settings"])
         config.stash[STATE_KEY] = handed["state"]
-        return
-    config.stash[SETTINGS_KEY] = resolve_settings(config)
+    else:
+        config.stash[SETTINGS_KEY] = resolve_settings(config)
+    # In every process: the workers run the examples.
     _load_hypothesis_profile(config.stash[SETTINGS_KEY])
 
 
