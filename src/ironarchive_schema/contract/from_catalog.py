@@ -34,7 +34,7 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
                 "columns": trigger["columns"], "level": trigger["level"],
                 "function": f"{qualify(trigger['function_schema'], trigger['function'])}()",
                 "arguments": trigger["arguments"],
-                "when": _trigger_when(trigger["definition"]),
+                "when": trigger_when(trigger["definition"]),
                 "constraint": trigger["constraint_timing"]}
     for key, policy in snapshot["policies"].items():
         if policy["table"] in tables:
@@ -57,7 +57,7 @@ def from_catalog(snapshot: dict, settings: dict | None, version: int | None) -> 
     }
 
 
-def _trigger_when(definition: str) -> str | None:
+def trigger_when(definition: str) -> str | None:
     """The WHEN condition of ``pg_get_triggerdef`` output, without its parentheses."""
     match = re.search(r" WHEN \((.*)\) EXECUTE (?:FUNCTION|PROCEDURE) ", definition, re.S)
     return match.group(1) if match else None

@@ -13,6 +13,7 @@ from ironarchive_schema.catalog.pg_catalog import member, qualify
 from ironarchive_schema.contract.from_catalog import (
     ACTION_CODES,
     VOLATILITY,
+    trigger_when,
 )
 from ironarchive_schema.mutation.mutant import Mutant, literal, qualified, quote
 
@@ -187,9 +188,8 @@ def _fixed_type_words(snap: dict) -> dict[str, set[str]]:
         text = f"{pol['using_expr'] or ''} {pol['check_expr'] or ''}"
         words.setdefault(pol["table"], set()).update(re.findall(r"\w+", text))
     for trigger in snap["triggers"].values():
-        when = re.search(r" WHEN \((.*)\) EXECUTE ", trigger["definition"], re.S)
         words.setdefault(trigger["table"], set()).update(
-            trigger["columns"], re.findall(r"\w+", when.group(1) if when else ""))
+            trigger["columns"], re.findall(r"\w+", trigger_when(trigger["definition"]) or ""))
     return words
 
 
