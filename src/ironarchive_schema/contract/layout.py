@@ -125,6 +125,17 @@ TABLE = Record({
 #: A key or unique rule of a tenant-scoped table that does not include the tenant (D14, D16):
 #: why that is accepted, and the test (a pytest node id) that guards the exception.
 TENANT_BOUNDARY_EXCEPTION = Record({"reason": Field(TEXT), "guarded_by": Field(TEXT)})
+#: A key, or a tenant column that may be NULL, that keeps its table from being distributed by
+#: its tenant (docs/scale.md): why it is so today, and what a migration would change.
+DISTRIBUTION_BLOCKER = Record({"reason": Field(TEXT), "change": Field(TEXT)})
+#: How each table would be placed on a Citus cluster (docs/scale.md): distributed by the column
+#: that holds its tenant (``tenant_id`` unless ``tenant_columns`` names another), or a
+#: reference table (shared data, a copy on every node); and what blocks that today.
+DISTRIBUTION = Record({
+    "tenant_columns": Field((dict,), {}, node=Collection(Field(TEXT))),  # table: column
+    "reference_tables": Field((dict,), {}, node=Collection(Field(TEXT))),  # table: reason
+    "blockers": Field((dict,), {}, node=Collection(Field((dict,), node=DISTRIBUTION_BLOCKER))),
+})
 CONTRACT = Field((dict,), node=Record({
     "version": Field((int,)),
     "extensions": Field((dict,), node=Collection(Field(TEXT))),
@@ -135,6 +146,16 @@ CONTRACT = Field((dict,), node=Record({
     # checked by the tenant-boundary invariant, never compared with the database.
     "tenant_boundary": Field((dict,), {}, node=Collection(
         Field((dict,), node=TENANT_BOUNDARY_EXCEPTION))),
+    # The same kind of statement, checked by the distribution invariant
+    # (tests/contract/test_distribution.py).
+    "distribution": Field((dict,), {"tenant_columns": {}, "reference_tables": {},
+                                    "blockers": {}}, node=DISTRIBUTION),
 }))
 #: Top-level keys people state about the catalog; ``from_catalog`` does not produce them.
-STATEMENTS = ("tenant_boundary",)
+STATEMENTS = ("tenant_boundary", "distribution")
+
+
+def unstated_statements() -> dict:
+    """What each statement reads as when the contract leaves it out."""
+    assert isinstance(CONTRACT.node, Record)
+    return {key: CONTRACT.node.fields[key].default for key in STATEMENTS}
