@@ -166,6 +166,11 @@ mutation: postgres $(MIGRATE_PINNED) ## mutation testing: every mutant of MIGRAT
 schema-diff: postgres $(MIGRATE_PINNED) ## contract/schema.yaml against a fresh database migrated from MIGRATIONS_DIR, printed as contract YAML; fails when they differ
 	@$(SCHEMA) schema-diff
 
+.PHONY: check
+check: postgres $(MIGRATE_PINNED) ## the inner loop while writing a migration: ruff, then the newest migration's lint, lock, lock profile and lifecycle, the contract, invariants and plpgsql_check, and the changed test files (make test stays the gate)
+	@$(PY) -m ruff check src tests bench ops
+	@$(SCHEMA) check
+
 .PHONY: lock-profile
 lock-profile: postgres $(MIGRATE_PINNED) ## what each migration statement locks and rewrites, traced on a throwaway database, against migrations.locks.yaml in its format; fails when they differ
 	@$(SCHEMA) lock-profile

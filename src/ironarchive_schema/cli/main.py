@@ -19,7 +19,7 @@ import psycopg
 
 from ironarchive_schema import interrupts, settings
 from ironarchive_schema.catalog import pg_catalog, schema_docs
-from ironarchive_schema.cli import devdb
+from ironarchive_schema.cli import devdb, inner_loop
 from ironarchive_schema.contract.diff import report
 from ironarchive_schema.contract.from_catalog import from_catalog, unstated
 from ironarchive_schema.contract.load import load
@@ -402,6 +402,14 @@ def cmd_lock_profile(_args, config) -> int:
     return 1
 
 
+def cmd_check(_args, config) -> int:
+    """The inner loop (cli/inner_loop.py): one pytest run of what the newest migration
+    touches."""
+    command = inner_loop.pytest_command(config)
+    print(f"check: pytest -k {command[-1]!r}", file=sys.stderr)
+    return subprocess.run(command, cwd=config.root, check=False).returncode
+
+
 def cmd_schema_docs(_args, config) -> int:
     snapshot, seeded, version = _migrated_catalog(config)
     docs_file = config.root / schema_docs.DOCS_PATH
@@ -476,6 +484,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("lock-profile", help="what each migration locks and rewrites, traced on a "
                    "throwaway database, against the reviewed profile; exit 1 when they differ"
                    ).set_defaults(func=cmd_lock_profile)
+    sub.add_parser("check", help="the inner loop: the gate's checks of the newest migration, "
+                   "the contract and the changed test files, in one pytest run"
+                   ).set_defaults(func=cmd_check)
     sub.add_parser("schema-docs", help="regenerate docs/schema.md from a freshly migrated "
                    "database").set_defaults(func=cmd_schema_docs)
     db = sub.add_parser("db", help="the local development database")
