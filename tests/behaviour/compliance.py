@@ -1,8 +1,11 @@
-"""Reading the compliance trail (issue 16): the audit rows the schema writes itself, the
-seals of the hash chain, and what verify_audit_chain() finds."""
+"""The compliance trail (issue 16): the audit rows the schema writes itself, the seals of the
+hash chain, what verify_audit_chain() finds, and the MSP's hold placed from a session of its
+own."""
 
 import psycopg
 from psycopg.rows import dict_row
+
+from ironarchive_schema.postgres import admin
 
 #: A SQLSTATE of IronArchive's own class IA: a change of hold or retention outside the MSP.
 NOT_MSP = "IA002"
@@ -28,3 +31,12 @@ def written_by_schema(db: psycopg.Connection, tenant, *actions: str) -> list[dic
         return cur.execute(
             'SELECT * FROM audit_logs WHERE tenant_id = %s AND action = ANY(%s) '
             'ORDER BY "timestamp", id', (tenant, list(actions))).fetchall()
+
+
+def hold_being_placed(url: str, tenant) -> psycopg.Connection:
+    """The MSP's hold on ``tenant``, placed in a transaction left open: it takes effect when
+    that connection commits."""
+    msp = admin.connect(url)
+    msp.execute("SELECT set_msp_wide()")
+    msp.execute("UPDATE tenants SET legal_hold = true WHERE id = %s", (tenant,))
+    return msp

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from ironarchive_schema.postgres import admin
 
+from .compliance import hold_being_placed
 from .outcomes import ACCEPTED, attempt, describe
 from .tenancy import session
 from .test_legal_hold import LEGAL_HOLD, held_archive
@@ -161,19 +162,11 @@ def committed_archive(fresh_db_url) -> dict:
     return archive
 
 
-def _place_hold(url: str, tenant) -> psycopg.Connection:
-    """The MSP's hold, placed and not yet committed."""
-    msp = admin.connect(url)
-    msp.execute("SELECT set_msp_wide()")
-    msp.execute("UPDATE tenants SET legal_hold = true WHERE id = %s", (tenant,))
-    return msp
-
-
 @pytest.mark.parametrize("race", RACES)
 def test_a_loss_waits_for_a_hold_being_placed_and_is_refused(fresh_db_url, committed_archive,
                                                               race):
     statement = RACES[race]
-    msp = _place_hold(fresh_db_url, committed_archive["tenant"])
+    msp = hold_being_placed(fresh_db_url, committed_archive["tenant"])
     with msp, admin.connect(fresh_db_url) as tenant_admin:
         tenant_admin.execute("SET lock_timeout = '200ms'")
         error = attempt(tenant_admin, statement, committed_archive)
@@ -193,7 +186,7 @@ def test_a_repeatable_read_delete_that_read_before_the_hold_fails_to_serialise(
     with admin.connect(fresh_db_url) as tenant_admin:
         tenant_admin.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         tenant_admin.execute("SELECT count(*) FROM emails")  # its snapshot: no hold
-        with _place_hold(fresh_db_url, committed_archive["tenant"]) as msp:
+        with hold_being_placed(fresh_db_url, committed_archive["tenant"]) as msp:
             msp.commit()
         error = attempt(tenant_admin, RACES["delete an e-mail"], committed_archive)
         assert describe(error).startswith("40001"), describe(error)
@@ -214,7 +207,7 @@ def test_a_hold_waits_for_a_delete_in_progress(fresh_db_url, committed_archive):
 def test_the_indexer_does_not_wait_for_the_tenant_row(fresh_db_url, committed_archive):
     """Only a change that could lose mail locks the tenant row: setting indexed_at does not
     wait for an MSP transaction that holds the tenant row."""
-    with _place_hold(fresh_db_url, committed_archive["tenant"]) as msp, \
+    with hold_being_placed(fresh_db_url, committed_archive["tenant"]) as msp, \
             admin.connect(fresh_db_url) as indexer:
         indexer.execute("SET lock_timeout = '200ms'")
         assert describe(attempt(indexer, "UPDATE emails SET indexed_at = now() WHERE id = "

@@ -17,7 +17,7 @@ import pytest
 from ironarchive_schema.postgres import admin
 
 from . import rows
-from .compliance import written_by_schema
+from .compliance import hold_being_placed, written_by_schema
 from .outcomes import attempt, describe
 from .tenancy import session
 
@@ -152,7 +152,5 @@ def test_a_hold_placed_during_a_batch_waits_for_it(fresh_db_url):
 
 
 def _place_hold(url: str, tenant) -> None:
-    with admin.connect(url) as conn:
-        conn.execute("SELECT set_msp_wide()")
-        conn.execute("UPDATE tenants SET legal_hold = true WHERE id = %s", (tenant,))
-        conn.commit()
+    with hold_being_placed(url, tenant) as msp:
+        msp.commit()
